@@ -1,0 +1,57 @@
+"""Conformance of Canvas-format events: `{"metadata": {...}, "body": {...}}`."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from ..errors import Problem
+from ..schema_store import problems_of, schema_id, schema_store
+
+METADATA_ID = schema_id("canvas/metadata.json")
+
+
+def body_schema_id(event_name: str) -> str:
+    return schema_id(f"canvas/events/{event_name}.json")
+
+
+@cache
+def canvas_event_names() -> frozenset[str]:
+    """Every Canvas event type that has a body schema."""
+    store = schema_store()
+    prefix = schema_id("canvas/events/")
+    return frozenset(uri[len(prefix) : -len(".json")] for uri in store.ids if uri.startswith(prefix))
+
+
+@cache
+def _event_validator(event_name: str | None) -> Any:
+    """One validator per event type for the whole payload, so one pass reports every problem."""
+    body: dict[str, Any] = {"$ref": body_schema_id(event_name)} if event_name else {"type": "object"}
+    return schema_store().validator_for_schema(
+        {
+            "type": "object",
+            "required": ["metadata", "body"],
+            "x-warnUnknownProperties": True,
+            "properties": {"metadata": {"$ref": METADATA_ID}, "body": body},
+        }
+    )
+
+
+def validate_canvas(payload: Any) -> list[Problem]:
+    if not isinstance(payload, dict):
+        return [Problem("", f"a Canvas event must be a JSON object, not {type(payload).__name__}", "not-an-object")]
+    metadata = payload.get("metadata")
+    event_name = metadata.get("event_name") if isinstance(metadata, dict) else None
+    if isinstance(event_name, str) and event_name in canvas_event_names():
+        return problems_of(_event_validator(event_name), payload)
+    problems = problems_of(_event_validator(None), payload)
+    if isinstance(event_name, str) and not any(p.path == "/metadata/event_name" for p in problems):
+        problems.append(
+            Problem(
+                "/metadata/event_name",
+                f"no schema for Canvas event {event_name!r}; known types are those documented by Canvas "
+                "(see `translator mappings`)",
+                "unknown-event",
+            )
+        )
+    return problems

@@ -1,0 +1,184 @@
+"""Every shipped JSON Schema, loaded once, compiled once per id, and errors turned into Problems.
+
+All files under `schemas/` go into one `referencing.Registry` (no network: an unknown `$ref`
+fails loudly). The validator class is Draft 2020-12 plus our two warning keywords, documented in
+`schemas/README.md`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError as SchemaValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+
+from .errors import Problem, TranslatorError
+from .resources import data_dir
+
+SCHEMA_BASE = "https://canvas-caliper-translator.dev/schemas/"
+
+
+def _property_is_declared(schema: dict[str, Any], key: str) -> bool:
+    if key in schema.get("properties", ()):
+        return True
+    return any(re.search(pattern, key) for pattern in schema.get("patternProperties", ()))
+
+
+def _warn_unknown_properties(validator: Any, enabled: Any, instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:
+    if not enabled or not isinstance(instance, dict):
+        return
+    for key in instance:
+        if not _property_is_declared(schema, key):
+            yield SchemaValidationError(f"unknown field {key!r} (not in the documented schema)", path=[key])
+
+
+def _warn_unless(validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:
+    if not validator.evolve(schema=spec["schema"]).is_valid(instance):
+        yield SchemaValidationError(spec["message"])
+
+
+WARNING_KEYWORDS = {"x-warnUnknownProperties": "unknown-field", "x-warnUnless": None}
+
+_Validator = validators.extend(
+    Draft202012Validator,
+    {"x-warnUnknownProperties": _warn_unknown_properties, "x-warnUnless": _warn_unless},
+)
+
+
+def _pointer(parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _brief(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _expected(schema: Any) -> str:
+    description = schema.get("description") if isinstance(schema, dict) else None
+    return f" (expected: {description.rstrip('.')})" if description else ""
+
+
+def _message(error: SchemaValidationError) -> str:
+    """A short message for a person; jsonschema's own messages can quote 8 KB of instance."""
+    keyword, value, instance = error.validator, error.validator_value, error.instance
+    if keyword == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else value
+        return f"must be {wanted}, not {_json_type(instance)}"
+    if keyword == "pattern":
+        return f"{_brief(instance)} is not in the required form{_expected(error.schema)}"
+    if keyword in ("maxLength", "minLength"):
+        bound = "at most" if keyword == "maxLength" else "at least"
+        return f"is {len(instance)} characters long; {bound} {value} allowed"
+    if keyword in ("maxItems", "minItems"):
+        bound = "at most" if keyword == "maxItems" else "at least"
+        return f"has {len(instance)} items; {bound} {value} allowed"
+    if keyword == "enum":
+        return f"{_brief(instance)} is not one of {_brief(value, 200)}"
+    if keyword == "const":
+        return f"must be {_brief(value)}, not {_brief(instance)}"
+    if keyword == "required":
+        return error.message
+    if keyword == "dependentRequired":
+        return error.message
+    if keyword in WARNING_KEYWORDS:
+        return error.message
+    text = error.message
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _problems_from(error: SchemaValidationError, prefix: str) -> Iterator[Problem]:
+    keyword = error.validator
+    path = prefix + _pointer(error.absolute_path)
+    if keyword in ("anyOf", "oneOf") and error.context:
+        # Say which alternative came closest rather than "matches none of them".
+        yield from _problems_from(best_match(error.context), prefix)
+        return
+    if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+        for key in error.instance:
+            if not _property_is_declared(error.schema, key) and keyword == "additionalProperties":
+                yield Problem(f"{path}/{key}", f"property {key!r} is not allowed here", keyword)
+        if keyword == "additionalProperties":
+            return
+    if keyword == "x-warnUnknownProperties":
+        yield Problem(path, error.message, "unknown-field", "warning")
+        return
+    if keyword == "x-warnUnless":
+        yield Problem(path, error.validator_value["message"], error.validator_value["rule"], "warning")
+        return
+    yield Problem(path, _message(error), str(keyword))
+
+
+class SchemaStore:
+    """The registry of shipped schemas and a cache of compiled validators, one per `$id`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        resources = []
+        for file in sorted(root.rglob("*.json")):
+            try:
+                contents = json.loads(file.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as exc:
+                raise TranslatorError(f"{file}:{exc.lineno}: schema is not valid JSON: {exc.msg}") from exc
+            if "$id" not in contents:
+                raise TranslatorError(f"{file}: schema has no $id")
+            _Validator.check_schema(contents)
+            resources.append((contents["$id"], Resource.from_contents(contents)))
+        self.ids = frozenset(uri for uri, _ in resources)
+        self.registry: Registry = Registry().with_resources(resources).crawl()
+        self._validators: dict[str, Any] = {}
+
+    def has(self, schema_id: str) -> bool:
+        return schema_id in self.ids
+
+    def validator(self, schema_id: str) -> Any:
+        """The compiled validator for `schema_id` (a `$id`, optionally with a `#fragment`)."""
+        found = self._validators.get(schema_id)
+        if found is None:
+            try:
+                schema = {"$ref": schema_id} if "#" in schema_id else self.registry.contents(schema_id)
+            except NoSuchResource as exc:
+                raise TranslatorError(f"no shipped schema has $id {schema_id!r}") from exc
+            found = self._validators[schema_id] = _Validator(schema, registry=self.registry)
+        return found
+
+    def validator_for_schema(self, schema: dict[str, Any]) -> Any:
+        """A validator for an ad-hoc schema that `$ref`s shipped ones (cache it at the caller)."""
+        return _Validator(schema, registry=self.registry)
+
+    def problems(self, schema_id: str, instance: Any, prefix: str = "") -> list[Problem]:
+        return problems_of(self.validator(schema_id), instance, prefix)
+
+
+def problems_of(validator: Any, instance: Any, prefix: str = "") -> list[Problem]:
+    """Every problem `validator` finds in `instance`, paths prefixed with the JSON Pointer `prefix`."""
+    found: list[Problem] = []
+    for error in validator.iter_errors(instance):
+        found.extend(_problems_from(error, prefix))
+    return found
+
+
+@cache
+def schema_store() -> SchemaStore:
+    """The process-wide store of the shipped schemas (built on first use)."""
+    return SchemaStore(data_dir("schemas"))
+
+
+def schema_id(relative: str) -> str:
+    """The `$id` of the shipped schema at `relative` (a path below `schemas/`)."""
+    return SCHEMA_BASE + relative
