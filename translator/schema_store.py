@@ -17,7 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError as SchemaValidationError
 from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 from referencing.exceptions import NoSuchResource
 
 from .errors import Problem, TranslatorError
@@ -138,7 +139,10 @@ class SchemaStore:
             if "$id" not in contents:
                 raise TranslatorError(f"{file}: schema has no $id")
             _Validator.check_schema(contents)
-            resources.append((contents["$id"], Resource.from_contents(contents)))
+            # Without "$schema", jsonschema keeps our validator class when it follows a $ref
+            # (it would otherwise switch to the plain Draft 2020-12 class and drop our keywords).
+            contents = {key: value for key, value in contents.items() if key != "$schema"}
+            resources.append((contents["$id"], DRAFT202012.create_resource(contents)))
         self.ids = frozenset(uri for uri, _ in resources)
         self.registry: Registry = Registry().with_resources(resources).crawl()
         self._validators: dict[str, Any] = {}

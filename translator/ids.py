@@ -1,0 +1,128 @@
+"""Canvas id arithmetic, Canvas URNs, enrollment roles and Caliper times.
+
+`global = shard * 10**13 + local` is how Canvas shards ids; newer events carry local ids in the body
+while metadata keeps global ones, so the shard of an event is read off its metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+SHARD_FACTOR = 10_000_000_000_000
+URN_PREFIX = "urn:instructure:canvas:"
+
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+
+
+def _as_int(value: str | int) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _DIGITS.match(value))):
+        raise ValueError(f"{value!r} is not a Canvas id (a string of digits)")
+    return int(value)
+
+
+def split_global_id(value: str | int) -> tuple[int, int]:
+    """(shard, local id) of a Canvas id; a local id has shard 0."""
+    return divmod(_as_int(value), SHARD_FACTOR)
+
+
+def global_id(value: str | int, shard: int | None) -> str:
+    """The global form of `value`: a local id is lifted onto `shard`; a global id is kept."""
+    number = _as_int(value)
+    if number < SHARD_FACTOR and shard:
+        number += shard * SHARD_FACTOR
+    return str(number)
+
+
+def local_id(value: str | int) -> str:
+    return str(_as_int(value) % SHARD_FACTOR)
+
+
+def shard_of(*candidates: object) -> int | None:
+    """The first non-zero shard among global ids in `candidates` (metadata ids); None if none is global."""
+    for candidate in candidates:
+        if isinstance(candidate, (str, int)) and not isinstance(candidate, bool):
+            try:
+                shard = split_global_id(candidate)[0]
+            except ValueError:
+                continue
+            if shard:
+                return shard
+    return None
+
+
+def urn(kind: str, value: str | int, shard: int | None = None) -> str:
+    """`urn:instructure:canvas:<kind>:<global id>`."""
+    return f"{URN_PREFIX}{kind}:{global_id(value, shard)}"
+
+
+def parse_urn(text: str, kind: str | None = None) -> tuple[str, str]:
+    """(kind, id) of a Canvas URN whose last segment is the id; `kind` checks the expected kind."""
+    if not isinstance(text, str) or not text.startswith(URN_PREFIX):
+        raise ValueError(f"{text!r} is not a Canvas URN ({URN_PREFIX}<kind>:<id>)")
+    found_kind, _, ident = text[len(URN_PREFIX) :].rpartition(":")
+    if kind is not None and found_kind != kind:
+        raise ValueError(f"{text!r} is a {found_kind or 'malformed'} URN, expected {kind}")
+    return found_kind, ident
+
+
+# Canvas enrollment types and base roles -> Caliper 1.1 membership roles (Appendix E).
+ENROLLMENT_ROLES = {
+    "StudentEnrollment": "Learner",
+    "StudentViewEnrollment": "Learner",
+    "TeacherEnrollment": "Instructor",
+    "TaEnrollment": "Instructor#TeachingAssistant",
+    "DesignerEnrollment": "ContentDeveloper",
+    "ObserverEnrollment": "Mentor",
+    "AccountAdmin": "Administrator",
+}
+# The inverse keeps the first (primary) enrollment type for each role.
+CALIPER_ROLES = {role: enrollment for enrollment, role in reversed(ENROLLMENT_ROLES.items())}
+
+
+def caliper_role(enrollment_type: str) -> str:
+    try:
+        return ENROLLMENT_ROLES[enrollment_type]
+    except KeyError:
+        raise ValueError(f"no Caliper role for Canvas role {enrollment_type!r}") from None
+
+
+def canvas_role(role: str) -> str:
+    try:
+        return CALIPER_ROLES[role]
+    except KeyError:
+        raise ValueError(f"no Canvas enrollment type for Caliper role {role!r}") from None
+
+
+_TIME = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? ?(Z|[+-]\d{2}:?\d{2})$"
+)
+
+
+def parse_time(text: str) -> datetime:
+    """Any timestamp form Canvas writes (Z, offset, Ruby's 'YYYY-MM-DD HH:MM:SS -0800')."""
+    match = _TIME.match(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"{text!r} is not a timestamp")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    stamp = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tzinfo=timezone.utc)
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        stamp -= sign * (datetime(1, 1, 1, int(digits[:2]), int(digits[2:])) - datetime(1, 1, 1))
+    return stamp
+
+
+def caliper_time(text: str) -> str:
+    """`YYYY-MM-DDTHH:mm:ss.SSSZ` in UTC, as Caliper 1.1 requires."""
+    stamp = parse_time(text)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def canvas_time(text: str) -> str:
+    """A Caliper time back in Canvas's body form: seconds precision unless milliseconds are set."""
+    stamp = parse_time(text)
+    if stamp.microsecond:
+        return caliper_time(text)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
