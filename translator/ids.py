@@ -51,9 +51,13 @@ def shard_of(*candidates: object) -> int | None:
     return None
 
 
+def is_canvas_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and bool(_DIGITS.match(value))
+
+
 def urn(kind: str, value: str | int, shard: int | None = None) -> str:
-    """`urn:instructure:canvas:<kind>:<global id>`."""
-    return f"{URN_PREFIX}{kind}:{global_id(value, shard)}"
+    """`urn:instructure:canvas:<kind>:<global id>`; a non-numeric key (a session id) is kept as is."""
+    return f"{URN_PREFIX}{kind}:{global_id(value, shard) if is_canvas_id(value) else value}"
 
 
 def parse_urn(text: str, kind: str | None = None) -> tuple[str, str]:

@@ -1,0 +1,81 @@
+"""Leaf-by-leaf comparison of our Caliper output with Canvas's documented Caliper example.
+
+Run as a script for a report: `python tests/golden.py [event_type ...]`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from corpus import Example, documented_pairs, leaves
+
+IGNORED = ("/id", "/sendTime", "/data/0/id")
+
+
+@dataclass
+class Comparison:
+    label: str
+    matched: list[str] = field(default_factory=list)
+    missing: dict[str, Any] = field(default_factory=dict)  # in the example, not in ours
+    extra: dict[str, Any] = field(default_factory=dict)  # in ours, not in the example
+    differing: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # pointer -> (ours, example)
+
+    @property
+    def total(self) -> int:
+        return len(self.matched) + len(self.missing) + len(self.differing) + len(self.extra)
+
+
+def compare(ours: dict[str, Any], expected: dict[str, Any], label: str) -> Comparison:
+    mine, theirs = leaves(ours), leaves(expected)
+    result = Comparison(label)
+    for pointer, value in theirs.items():
+        if pointer in IGNORED:
+            continue
+        if pointer not in mine:
+            result.missing[pointer] = value
+        elif mine[pointer] == value and type(mine[pointer]) is type(value):
+            result.matched.append(pointer)
+        else:
+            result.differing[pointer] = (mine[pointer], value)
+    for pointer, value in mine.items():
+        if pointer not in theirs and pointer not in IGNORED:
+            result.extra[pointer] = value
+    return result
+
+
+def translate_pair(translator: Any, canvas: Example, caliper: Example) -> Comparison:
+    ours = translator.translate(canvas.payload, to="caliper", validate=False, send_time=caliper.payload["sendTime"])
+    return compare(ours, caliper.payload, canvas.label)
+
+
+def main(names: list[str]) -> int:
+    from translator.engine import Translator
+
+    translator = Translator()
+    matched = total = 0
+    for canvas, caliper in documented_pairs():
+        if names and canvas.event_type not in names:
+            continue
+        try:
+            result = translate_pair(translator, canvas, caliper)
+        except Exception as exc:  # a report, not a test: show every pair
+            print(f"{canvas.label}: FAILED {type(exc).__name__}: {exc}")
+            continue
+        matched += len(result.matched)
+        total += result.total
+        if result.missing or result.extra or result.differing:
+            print(f"{result.label} ({caliper.description}): {len(result.matched)}/{result.total}")
+            for pointer, value in result.missing.items():
+                print(f"   missing  {pointer} = {value!r}")
+            for pointer, value in result.extra.items():
+                print(f"   extra    {pointer} = {value!r}")
+            for pointer, (mine, theirs) in result.differing.items():
+                print(f"   differs  {pointer}: ours {mine!r}, example {theirs!r}")
+    print(f"leaf agreement: {matched}/{total} = {matched / max(total, 1):.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

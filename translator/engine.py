@@ -1,0 +1,222 @@
+"""The Translator: Canvas <-> Caliper with validation on both sides of every conversion."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import FormatError, MappingError, Problem, TranslatorError, UnsupportedEventError, ValidationError
+from .formats import detect_format
+from .ids import caliper_time, shard_of
+from .mapping.catalog import Catalog, CompiledMapping, load_catalog
+from .mapping.converters import Scope
+from .mapping.nodes import MappingRuntimeError
+from .validation import conforms, validate
+
+Target = Literal["caliper", "canvas"]
+IdStyle = Literal["global", "local"]
+
+CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p1"
+# Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
+# re-delivered duplicate gets the same id and can be dropped downstream.
+EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://canvas-caliper-translator.dev/event-id")
+
+
+def event_id(canvas_event: dict[str, Any]) -> str:
+    canonical = json.dumps(canvas_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, canonical)}"
+
+
+def canvas_host(metadata: dict[str, Any]) -> str | None:
+    """The Canvas instance's host: `hostname` for user events, else the domain in the LTI guid."""
+    host = metadata.get("hostname")
+    if isinstance(host, str) and host:
+        return host
+    guid = metadata.get("root_account_lti_guid")
+    if isinstance(guid, str) and "." in guid:
+        domain = guid.split(".", 1)[1]
+        if "." in domain:
+            return domain
+    return None
+
+
+def _now() -> str:
+    return caliper_time(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
+def _runtime_problem(exc: MappingRuntimeError, prefix: str) -> Problem:
+    at = "".join(f"/{p}" for p in exc.output)
+    where = f" (input {exc.source})" if exc.source else ""
+    return Problem(prefix + at, f"{exc}{where}; mapping rule at {exc.origin}", "mapping")
+
+
+class Translator:
+    """Compiles the shipped mappings (plus `mapping_dirs`) once; translate any number of events.
+
+    `generic=False` turns off the lossless generic form for Canvas event types that have no
+    Caliper mapping; they then raise `UnsupportedEventError`.
+    """
+
+    def __init__(self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True) -> None:
+        self.catalog: Catalog = load_catalog(mapping_dirs or ())
+        self.generic = generic
+
+    # -- public API -----------------------------------------------------------------------
+    def translate(
+        self,
+        payload: Any,
+        to: Target = "caliper",
+        *,
+        validate: bool = True,
+        ids: IdStyle = "global",
+        send_time: str | None = None,
+    ) -> dict[str, Any]:
+        """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
+        source = detect_format(payload)
+        if source == "caliper":
+            events = _caliper_events(payload)
+            if len(events) != 1:
+                raise TranslatorError(
+                    f"the envelope holds {len(events)} events; translate() converts one, use translate_all()"
+                )
+        results = list(self.translate_all(payload, to, validate=validate, ids=ids, send_time=send_time))
+        return results[0]
+
+    def translate_all(
+        self,
+        payload: Any,
+        to: Target = "caliper",
+        *,
+        validate: bool = True,
+        ids: IdStyle = "global",
+        send_time: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """One result per event in `payload` (a Caliper Envelope may hold several)."""
+        if to not in ("caliper", "canvas"):
+            raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
+        if ids not in ("global", "local"):
+            raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
+        source = detect_format(payload)
+        if validate:
+            _check(payload, source, "input")
+        if source == "canvas":
+            output = self._to_caliper(payload, send_time) if to == "caliper" else payload
+            if validate and to == "caliper":
+                _check(output, "caliper", "output")
+            yield output
+            return
+        for index, event in enumerate(_caliper_events(payload)):
+            if to == "caliper":
+                yield payload if "data" in payload else event
+                continue
+            prefix = f"/data/{index}" if "data" in payload else ""
+            output = self._to_canvas(event, ids, prefix)
+            if validate:
+                _check(output, "canvas", "output")
+            yield output
+
+    def mapping_for(self, event_name: str) -> CompiledMapping | None:
+        return self.catalog.forward(event_name, generic=self.generic)
+
+    # -- directions -----------------------------------------------------------------------
+    def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:
+        metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
+        event_name = metadata.get("event_name")
+        mapping = self.catalog.forward(str(event_name), generic=self.generic)
+        if mapping is None:
+            raise UnsupportedEventError(
+                f"no Caliper mapping for Canvas event {event_name!r} and the generic form is off; "
+                "add a mapping (see mappings/README.md) or enable generic forms"
+            )
+        host = canvas_host(metadata)
+        if host is None:
+            raise ValidationError(
+                "input has no Canvas host",
+                [Problem("/metadata/hostname", "neither hostname nor a domain in root_account_lti_guid names the Canvas instance", "required")],
+            )
+        scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
+        try:
+            event = mapping.build(metadata, body, host, scope)
+        except MappingRuntimeError as exc:
+            raise ValidationError("the mapping could not be applied", [_runtime_problem(exc, "")]) from None
+        event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **_in_reading_order(event)}
+        return {"sensor": f"http://{host}/", "sendTime": send_time or _now(), "dataVersion": CALIPER_CONTEXT, "data": [event]}
+
+    def _to_canvas(self, event: Any, ids: IdStyle, prefix: str) -> dict[str, Any]:
+        if not isinstance(event, dict):
+            raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
+        mapping = self.catalog.reverse(event)
+        if mapping is None:
+            object_type = event.get("object", {}).get("type") if isinstance(event.get("object"), dict) else None
+            raise UnsupportedEventError(
+                f"no mapping turns a Caliper {event.get('type')}/{event.get('action')} "
+                f"(object {object_type or 'IRI'}) into a Canvas event; write one in a directory of your own "
+                "and pass it with Translator(mapping_dirs=[...]) or --mappings DIR (see mappings/README.md)"
+            )
+        extensions = (event.get("extensions") or {}).get("com.instructure.canvas") or {}
+        scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
+        try:
+            restored = mapping.restore(event, scope)
+        except MappingRuntimeError as exc:
+            raise ValidationError("the mapping could not be reversed", [_runtime_problem(exc, prefix)]) from None
+        restored["metadata"].setdefault("event_name", mapping.canvas_event if mapping.canvas_event != "*" else extensions.get("event_name"))
+        return restored
+
+
+_READING_ORDER = ("type", "actor", "action", "object", "eventTime", "generated", "target", "referrer", "edApp", "group", "membership", "session", "federatedSession", "extensions")
+
+
+def _in_reading_order(event: dict[str, Any]) -> dict[str, Any]:
+    """Caliper's documented property order, so people can read the output (mapping order is for reuse)."""
+    ordered = {key: event[key] for key in _READING_ORDER if key in event}
+    ordered.update((key, value) for key, value in event.items() if key not in ordered)
+    return ordered
+
+
+def _first_canvas_id(event: dict[str, Any]) -> str | None:
+    actor = event.get("actor")
+    ident = actor.get("id") if isinstance(actor, dict) else actor
+    if isinstance(ident, str) and ident.startswith("urn:instructure:canvas:"):
+        return ident.rsplit(":", 1)[1]
+    return None
+
+
+def _caliper_events(payload: dict[str, Any]) -> list[Any]:
+    if "data" in payload:
+        data = payload["data"]
+        if not isinstance(data, list):
+            raise ValidationError("the envelope's data is not an array", [Problem("/data", "must be an array", "type")])
+        return data
+    return [payload]
+
+
+def _check(payload: Any, format: str, side: str) -> None:
+    problems = validate(payload, format=format)
+    if not conforms(problems):
+        raise ValidationError(f"{side} is not a conforming {format} event", problems)
+
+
+_DEFAULT: Translator | None = None
+
+
+def default_translator() -> Translator:
+    """The shipped mappings, compiled on first use and shared by the module-level functions."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Translator()
+    return _DEFAULT
+
+
+def translate(payload: Any, to: Target = "caliper", **options: Any) -> dict[str, Any]:
+    return default_translator().translate(payload, to, **options)
+
+
+def translate_all(payload: Any, to: Target = "caliper", **options: Any) -> Iterator[dict[str, Any]]:
+    return default_translator().translate_all(payload, to, **options)
+
+
+__all__ = ["MappingError", "Translator", "default_translator", "event_id", "translate", "translate_all"]

@@ -1,0 +1,1 @@
+"""The declarative mapping language: YAML files -> validated -> compiled node trees -> a catalog."""

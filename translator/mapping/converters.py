@@ -1,0 +1,73 @@
+"""Named, invertible conversions for plain field copies (`$body.x | urn:course`).
+
+A copy with a converter stays declarative in both directions: Canvas -> Caliper applies
+`forward`, Caliper -> Canvas applies `inverse`, so no mapping has to spell out the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from .. import ids
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What a conversion may depend on besides the value: the event's shard and the id style wanted."""
+
+    shard: int | None = None
+    ids: str = "global"
+
+
+@dataclass(frozen=True, slots=True)
+class Converter:
+    name: str
+    forward: Callable[[Any, Scope], Any]
+    inverse: Callable[[Any, Scope], Any] | None
+
+
+def canvas_id(value: str, scope: Scope) -> str:
+    """A global id in the id style the caller asked for (non-numeric keys pass through)."""
+    return ids.local_id(value) if scope.ids == "local" and ids.is_canvas_id(value) else value
+
+
+def _urn(kind: str) -> Converter:
+    return Converter(
+        f"urn:{kind}",
+        lambda value, scope: ids.urn(kind, value, scope.shard),
+        lambda value, scope: canvas_id(ids.parse_urn(value, kind)[1], scope),
+    )
+
+
+def _host_url(host: str, scope: Scope) -> str:
+    return f"http://{host}/"
+
+
+def _url_host(url: str, scope: Scope) -> str:
+    host = urlsplit(url).netloc
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    return host
+
+
+_FIXED = {
+    "time": Converter("time", lambda v, s: ids.caliper_time(v), lambda v, s: v),
+    "role": Converter("role", lambda v, s: ids.caliper_role(v), lambda v, s: ids.canvas_role(v)),
+    "host_url": Converter("host_url", _host_url, _url_host),
+    "string": Converter("string", lambda v, s: str(v), lambda v, s: v),
+    "gid": Converter("gid", lambda v, s: ids.global_id(v, s.shard), canvas_id),
+}
+
+
+def converter(name: str) -> Converter:
+    """The converter called `name`; `urn:<kind>` for any Canvas URN kind."""
+    if name.startswith("urn:") and len(name) > 4:
+        return _urn(name[4:])
+    try:
+        return _FIXED[name]
+    except KeyError:
+        known = ", ".join([*sorted(_FIXED), "urn:<kind>"])
+        raise KeyError(f"unknown converter {name!r}; known: {known}") from None
