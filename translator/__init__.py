@@ -1,7 +1,12 @@
-"""Canvas LMS Live Events <-> IMS Caliper 1.1, checked against JSON Schemas of both formats."""
+"""Canvas LMS Live Events <-> IMS Caliper 1.1, checked against JSON Schemas of both formats.
+
+The front door: `validate`, `detect_format`, `translate`, `translate_all`, `Translator`, and the
+error hierarchy rooted at `TranslatorError` (a `ValueError`).
+"""
 
 from __future__ import annotations
 
+from .engine import Translator, translate, translate_all
 from .errors import FormatError, MappingError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .validation import validate
@@ -10,9 +15,12 @@ __all__ = [
     "FormatError",
     "MappingError",
     "Problem",
+    "Translator",
     "TranslatorError",
     "UnsupportedEventError",
     "ValidationError",
     "detect_format",
+    "translate",
+    "translate_all",
     "validate",
 ]

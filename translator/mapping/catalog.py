@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jsonschema.exceptions import best_match
+
 from ..errors import MappingError
 from ..resources import data_dir
 from ..schema_store import schema_id, schema_store
 from .converters import Scope
-from .compiler import CompileState, compile_node
+from .compiler import DIRECTIVES, CompileState, compile_node
 from .nodes import OMIT, Const, Copy, Expr, MappingRuntimeError, Obj, Pointer, walk
 from .yaml_lines import LineDict, line_of, load_yaml
 
@@ -200,13 +202,16 @@ def _check(document: Any, file: Path) -> None:
     if not isinstance(document, dict):
         raise MappingError("a mapping file must hold a YAML mapping", file=str(file), line=1)
     validator = schema_store().validator(schema_id("mapping.json"))
-    errors = sorted(validator.iter_errors(document), key=lambda e: len(list(e.absolute_path)), reverse=True)
-    if errors:
-        from jsonschema.exceptions import best_match
-
-        error = best_match(errors)
-        where = "/" + "/".join(str(p) for p in error.absolute_path)
-        raise MappingError(f"{where}: {error.message[:300]}", file=str(file), line=line_of(document, list(error.absolute_path)))
+    error = best_match(validator.iter_errors(document))
+    if error is None:
+        return
+    path = list(error.absolute_path)
+    message = error.message
+    if "propertyNames" in error.schema_path:  # the key itself is at fault: point at it
+        path.append(error.instance)
+        message = f"{error.instance!r} is not a known directive ({', '.join(DIRECTIVES)})"
+    where = "/" + "/".join(str(p) for p in path)
+    raise MappingError(f"{where}: {message[:300]}", file=str(file), line=line_of(document, path))
 
 
 def load_catalog(directories: Iterable[Path | str] = ()) -> Catalog:

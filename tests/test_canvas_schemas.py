@@ -1,0 +1,263 @@
+"""Canvas-format conformance: the documented examples, the documentation's own mistakes, and a
+hand-written negative suite, each rejected at the expected path with the expected rule."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import translator
+from corpus import canvas_examples
+
+# Documentation examples that break Canvas's own rules: label -> (path, rule, why).
+BROKEN_EXAMPLES = {
+    "course_updated[0]": ("/metadata/event_time", "pattern", "event_time written as '2019-11-05 07:38:00 -0800' (space, offset, no millis)"),
+    "user_updated[0]": ("/body/updated_at", "pattern", "updated_at has a three-digit year, 019-11-01"),
+    "grade_override[0]": ("/body", "required", "event_name says grade_change, so the grade_override body fails grade_change's schema"),
+}
+# Archived events from before Canvas added milliseconds: they conform, with a warning.
+PRE_MILLISECOND_EXAMPLES = {"enrollment_created[0]", "learning_outcome_result_created[0]", "learning_outcome_result_updated[0]"}
+# Examples that conform with a documented remark: label -> {(path, rule)}.
+EXPECTED_WARNINGS = {
+    label: {("/metadata/event_time", "event-time-precision")} for label in PRE_MILLISECOND_EXAMPLES
+} | {
+    # "http:/oxana..." (one slash): a URL we cannot follow, but not a reason to reject the event.
+    "course_progress[0]": {("/body/progress/next_requirement_url", "malformed-url")},
+}
+
+EXAMPLES = {example.label: example for example in canvas_examples()}
+
+
+def errors(problems: list[translator.Problem]) -> list[translator.Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+@pytest.mark.parametrize("label", sorted(set(EXAMPLES) - set(BROKEN_EXAMPLES)))
+def test_documented_example_conforms(label: str) -> None:
+    problems = translator.validate(EXAMPLES[label].payload, format="canvas")
+    assert errors(problems) == []
+    assert {(p.path, p.rule) for p in problems} == EXPECTED_WARNINGS.get(label, set())
+
+
+@pytest.mark.parametrize("label", sorted(BROKEN_EXAMPLES))
+def test_broken_documentation_example_is_rejected(label: str) -> None:
+    path, rule, _why = BROKEN_EXAMPLES[label]
+    found = {(p.path, p.rule) for p in errors(translator.validate(EXAMPLES[label].payload, format="canvas"))}
+    assert (path, rule) in found
+
+
+def test_every_example_names_its_own_event_type_but_grade_override() -> None:
+    mismatched = {
+        label
+        for label, example in EXAMPLES.items()
+        if example.payload["metadata"]["event_name"].replace(".", "_") != example.event_type
+    }
+    assert mismatched == {"grade_override[0]"}
+
+
+def test_every_documented_event_type_has_a_schema() -> None:
+    from translator.formats.canvas import canvas_event_names
+
+    documented = {example.payload["metadata"]["event_name"] for example in EXAMPLES.values()} | {"grade_override"}
+    assert documented <= canvas_event_names()
+    assert len(canvas_event_names()) == 82
+
+
+# --- the negative suite --------------------------------------------------------------------
+def _base(label: str) -> dict[str, Any]:
+    return copy.deepcopy(EXAMPLES[label].payload)
+
+
+def _set(document: dict[str, Any], pointer: str, value: Any) -> None:
+    *parents, last = pointer.strip("/").split("/")
+    for key in parents:
+        document = document[key]
+    document[last] = value
+
+
+def _delete(document: dict[str, Any], pointer: str) -> None:
+    *parents, last = pointer.strip("/").split("/")
+    for key in parents:
+        document = document[key]
+    del document[last]
+
+
+DELETE = object()
+LONG_TEXT = "x" * 8193
+
+# (id, base example, pointer to change, new value or DELETE, expected problem path, expected rule)
+NEGATIVE = [
+    ("missing event_name", "grade_change[0]", "/metadata/event_name", DELETE, "/metadata", "required"),
+    ("missing event_time", "grade_change[0]", "/metadata/event_time", DELETE, "/metadata", "required"),
+    ("event_time with offset", "grade_change[0]", "/metadata/event_time", "2019-11-01T19:11:05.222+01:00", "/metadata/event_time", "pattern"),
+    ("event_time with a space", "grade_change[0]", "/metadata/event_time", "2019-11-01 19:11:05.222Z", "/metadata/event_time", "pattern"),
+    ("event_time date only", "grade_change[0]", "/metadata/event_time", "2019-11-01", "/metadata/event_time", "pattern"),
+    ("event_time epoch number", "grade_change[0]", "/metadata/event_time", 1572635465, "/metadata/event_time", "type"),
+    ("event_time month 13", "grade_change[0]", "/metadata/event_time", "2019-13-01T19:11:05.222Z", "/metadata/event_time", "pattern"),
+    ("event_time microseconds", "grade_change[0]", "/metadata/event_time", "2019-11-01T19:11:05.222123Z", "/metadata/event_time", "pattern"),
+    ("event_name with capitals", "grade_change[0]", "/metadata/event_name", "GradeChange", "/metadata/event_name", "pattern"),
+    ("unknown event_name", "grade_change[0]", "/metadata/event_name", "grade_changed", "/metadata/event_name", "unknown-event"),
+    ("event_name not a string", "grade_change[0]", "/metadata/event_name", 7, "/metadata/event_name", "type"),
+    ("numeric user_id", "grade_change[0]", "/metadata/user_id", 21070000000000987, "/metadata/user_id", "type"),
+    ("user_id with letters", "grade_change[0]", "/metadata/user_id", "2107abc", "/metadata/user_id", "pattern"),
+    ("empty root_account_id", "grade_change[0]", "/metadata/root_account_id", "", "/metadata/root_account_id", "pattern"),
+    ("negative context_id", "grade_change[0]", "/metadata/context_id", "-565", "/metadata/context_id", "pattern"),
+    ("producer not canvas", "grade_change[0]", "/metadata/producer", "blackboard", "/metadata/producer", "const"),
+    ("http_method lower case", "grade_change[0]", "/metadata/http_method", "post", "/metadata/http_method", "enum"),
+    ("hostname with a path", "grade_change[0]", "/metadata/hostname", "oxana.instructure.com/x", "/metadata/hostname", "pattern"),
+    ("url not absolute", "grade_change[0]", "/metadata/url", "/api/v1/courses", "/metadata/url", "pattern"),
+    ("client_ip not an address", "grade_change[0]", "/metadata/client_ip", "localhost", "/metadata/client_ip", "pattern"),
+    ("job_id without job_tag", "grade_change[0]", "/metadata/job_id", "1020020528469291", "/metadata", "dependentRequired"),
+    ("metadata is an array", "grade_change[0]", "/metadata", [], "/metadata", "type"),
+    ("body is a string", "grade_change[0]", "/body", "{}", "/body", "type"),
+    ("body missing", "grade_change[0]", "/body", DELETE, "", "required"),
+    ("metadata missing", "grade_change[0]", "/metadata", DELETE, "", "required"),
+    ("numeric submission_id", "grade_change[0]", "/body/submission_id", 21070000000011086, "/body/submission_id", "type"),
+    ("submission_id with letters", "grade_change[0]", "/body/submission_id", "2107000000001108x", "/body/submission_id", "pattern"),
+    ("submission_id missing", "grade_change[0]", "/body/submission_id", DELETE, "/body", "required"),
+    ("score as string", "grade_change[0]", "/body/score", "5", "/body/score", "type"),
+    ("grading_complete as string", "grade_change[0]", "/body/grading_complete", "true", "/body/grading_complete", "type"),
+    ("muted as number", "grade_change[0]", "/body/muted", 0, "/body/muted", "type"),
+    ("assignment_id null", "grade_change[0]", "/body/assignment_id", None, "/body/assignment_id", "type"),
+    ("submission body of 8193 characters", "submission_created[0]", "/body/body", LONG_TEXT, "/body/body", "maxLength"),
+    ("wiki page body of 8193 characters", "wiki_page_updated[0]", "/body/body", LONG_TEXT, "/body/body", "maxLength"),
+    ("syllabus of 8193 characters", "syllabus_updated[0]", "/body/syllabus_body", LONG_TEXT, "/body/syllabus_body", "maxLength"),
+    ("discussion entry text of 8193 characters", "discussion_entry_created[0]", "/body/text", LONG_TEXT, "/body/text", "maxLength"),
+    ("attempt as string", "submission_created[0]", "/body/attempt", "12", "/body/attempt", "type"),
+    ("submitted_at not a time", "submission_created[0]", "/body/submitted_at", "yesterday", "/body/submitted_at", "pattern"),
+    ("late as string", "submission_created[0]", "/body/late", "no", "/body/late", "type"),
+    ("enrollment type unknown", "enrollment_created[0]", "/body/type", "WizardEnrollment", "/body/type", "enum"),
+    ("enrollment workflow_state unknown", "enrollment_created[0]", "/body/workflow_state", "sleeping", "/body/workflow_state", "enum"),
+    ("enrollment limit_privileges as string", "enrollment_created[0]", "/body/limit_privileges_to_course_section", "false", "/body/limit_privileges_to_course_section", "type"),
+    ("course_section_id numeric", "enrollment_created[0]", "/body/course_section_id", 4811, "/body/course_section_id", "type"),
+    ("asset_id with letters", "asset_accessed[0]", "/body/asset_id", "abc", "/body/asset_id", "pattern"),
+    ("asset_type missing", "asset_accessed[0]", "/body/asset_type", DELETE, "/body", "required"),
+    ("redirect_url relative", "logged_in[0]", "/body/redirect_url", "/courses/1", "/body/redirect_url", "pattern"),
+    ("quiz points_possible as string", "quiz_created[0]", "/body/points_possible", "10", "/body/points_possible", "type"),
+    ("quiz_type unknown", "quiz_created[0]", "/body/quiz_type", "pop_quiz", "/body/quiz_type", "enum"),
+    ("user_account_association without user_id", "user_account_association_created[0]", "/body/user_id", DELETE, "/body", "required"),
+    ("session_id with spaces", "grade_change[0]", "/metadata/session_id", "ef686f8e d684", "/metadata/session_id", "pattern"),
+]
+
+
+@pytest.mark.parametrize("name, base, pointer, value, path, rule", NEGATIVE, ids=[case[0] for case in NEGATIVE])
+def test_negative_case_is_rejected_where_it_was_broken(name: str, base: str, pointer: str, value: Any, path: str, rule: str) -> None:
+    payload = _base(base)
+    if value is DELETE:
+        _delete(payload, pointer)
+    else:
+        _set(payload, pointer, value)
+    found = errors(translator.validate(payload, format="canvas"))
+    assert (path, rule) in {(p.path, p.rule) for p in found}, [str(p) for p in found]
+
+
+def test_negative_suite_is_large_enough() -> None:
+    assert len(NEGATIVE) >= 40
+
+
+def test_unknown_fields_are_warnings_not_errors() -> None:
+    payload = _base("grade_change[0]")
+    payload["body"]["brand_new_field"] = 1
+    payload["metadata"]["brand_new_metadata"] = "x"
+    problems = translator.validate(payload, format="canvas")
+    assert {(p.path, p.rule, p.severity) for p in problems} == {
+        ("/body/brand_new_field", "unknown-field", "warning"),
+        ("/metadata/brand_new_metadata", "unknown-field", "warning"),
+    }
+
+
+def test_truncated_text_of_exactly_8192_characters_conforms() -> None:
+    payload = _base("submission_created[0]")
+    payload["body"]["body"] = "x" * 8192
+    assert errors(translator.validate(payload, format="canvas")) == []
+
+
+def test_messages_are_short_even_for_huge_values() -> None:
+    payload = _base("submission_created[0]")
+    payload["body"]["body"] = 9 * LONG_TEXT
+    (problem,) = errors(translator.validate(payload, format="canvas"))
+    assert problem.message == "is 73737 characters long; at most 8192 allowed"
+
+
+@pytest.mark.parametrize("payload", [None, 3, "text", [], [{"metadata": {}}]])
+def test_a_payload_that_is_not_an_object_is_a_problem_not_an_exception(payload: Any) -> None:
+    (problem,) = translator.validate(payload)
+    assert (problem.path, problem.rule, problem.severity) == ("", "not-an-object", "error")
+    assert translator.validate(payload, format="canvas")[0].rule == "not-an-object"
+
+
+def test_unknown_event_is_a_problem() -> None:
+    payload = _base("logged_in[0]")
+    payload["metadata"]["event_name"] = "teleported"
+    assert [(p.path, p.rule) for p in errors(translator.validate(payload))] == [("/metadata/event_name", "unknown-event")]
+
+
+def test_detect_format() -> None:
+    assert translator.detect_format(_base("logged_in[0]")) == "canvas"
+    assert translator.detect_format({"sensor": "x", "sendTime": "t", "dataVersion": "v", "data": []}) == "caliper"
+    assert translator.detect_format({"@context": "c", "actor": "a", "action": "Viewed", "eventTime": "t"}) == "caliper"
+    for payload in ({"hello": 1}, [], "x"):
+        with pytest.raises(translator.FormatError):
+            translator.detect_format(payload)
+    assert issubclass(translator.FormatError, translator.TranslatorError)
+    assert issubclass(translator.TranslatorError, ValueError)
+
+
+def test_unknown_format_name_raises() -> None:
+    with pytest.raises(translator.TranslatorError, match="unknown format"):
+        translator.validate({}, format="xapi")
+
+
+def test_problem_paths_are_json_pointers_with_escaping() -> None:
+    payload = _base("logged_in[0]")
+    payload["body"]["a/b~c"] = 1
+    (warning,) = translator.validate(payload)
+    assert warning.path == "/body/a~1b~0c"
+
+
+# --- property tests: mutated ids are rejected at the mutated field ------------------------
+ID_LEAVES = [
+    (label, section, key)
+    for label, example in sorted(EXAMPLES.items())
+    if label not in BROKEN_EXAMPLES
+    for section in ("metadata", "body")
+    for key, value in example.payload[section].items()
+    if (key.endswith("_id") or key == "id") and isinstance(value, str) and re.fullmatch(r"[0-9]+", value)
+    and not re.search(r"sis|lti|uuid|guid", key)  # SIS and LTI ids are free strings, not Canvas ids
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    leaf=st.sampled_from(ID_LEAVES),
+    replacement=st.one_of(
+        st.integers(min_value=0, max_value=2**63),
+        st.from_regex(r"\A[0-9]*[a-zA-Z .:-][0-9a-zA-Z]*\Z"),
+        st.booleans(),
+        st.lists(st.integers(), max_size=2),
+    ),
+)
+def test_a_mutated_id_is_rejected_at_its_path(leaf: tuple[str, str, str], replacement: Any) -> None:
+    label, section, key = leaf
+    payload = _base(label)
+    payload[section][key] = replacement
+    paths = {p.path for p in errors(translator.validate(payload, format="canvas"))}
+    assert f"/{section}/{key}" in paths
+
+
+def test_problems_serialise_as_json() -> None:
+    payload = _base("grade_change[0]")
+    payload["body"]["score"] = "5"
+    (problem,) = errors(translator.validate(payload))
+    assert json.loads(json.dumps(problem.as_dict())) == {
+        "path": "/body/score",
+        "rule": "type",
+        "severity": "error",
+        "message": "must be number or null, not a string",
+    }

@@ -1,0 +1,80 @@
+"""The id, URN, role and time helpers the mappings use."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from translator import ids
+
+SHARD = ids.SHARD_FACTOR
+
+
+@given(shard=st.integers(min_value=1, max_value=99_999), local=st.integers(min_value=1, max_value=SHARD - 1))
+def test_global_id_round_trip(shard: int, local: int) -> None:
+    global_id = ids.global_id(str(local), shard)
+    assert int(global_id) == shard * SHARD + local
+    assert ids.split_global_id(global_id) == (shard, local)
+    assert ids.local_id(global_id) == str(local)
+    assert ids.global_id(global_id, shard + 1) == global_id  # already global: kept
+    assert ids.shard_of(global_id) == shard
+
+
+@given(kind=st.sampled_from(["course", "user", "assignment", "wikiPage"]), value=st.integers(min_value=1, max_value=10**17))
+def test_urn_round_trip(kind: str, value: int) -> None:
+    text = ids.urn(kind, str(value))
+    assert text == f"urn:instructure:canvas:{kind}:{value}"
+    assert ids.parse_urn(text, kind) == (kind, str(value))
+
+
+def test_urn_lifts_local_ids_onto_the_events_shard() -> None:
+    assert ids.urn("course", "565", 2107) == "urn:instructure:canvas:course:21070000000000565"
+    assert ids.urn("session", "ef686f8ed684abf7") == "urn:instructure:canvas:session:ef686f8ed684abf7"
+
+
+@pytest.mark.parametrize("bad", ["12a", "", "-1", True, None, 1.5])
+def test_bad_ids_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError):
+        ids.split_global_id(bad)  # type: ignore[arg-type]
+
+
+def test_parse_urn_checks_the_kind() -> None:
+    with pytest.raises(ValueError, match="expected user"):
+        ids.parse_urn("urn:instructure:canvas:course:1", "user")
+    with pytest.raises(ValueError, match="not a Canvas URN"):
+        ids.parse_urn("http://example.com/1")
+
+
+@pytest.mark.parametrize(
+    "enrollment, role",
+    [("TeacherEnrollment", "Instructor"), ("StudentEnrollment", "Learner"), ("TaEnrollment", "Instructor#TeachingAssistant"),
+     ("DesignerEnrollment", "ContentDeveloper"), ("ObserverEnrollment", "Mentor")],
+)
+def test_enrollment_roles(enrollment: str, role: str) -> None:
+    assert ids.caliper_role(enrollment) == role
+    assert ids.canvas_role(role) == enrollment
+
+
+def test_unknown_role_is_an_error() -> None:
+    with pytest.raises(ValueError, match="no Caliper role"):
+        ids.caliper_role("WizardEnrollment")
+
+
+@pytest.mark.parametrize(
+    "canvas, caliper",
+    [
+        ("2019-11-01T19:11:21.419Z", "2019-11-01T19:11:21.419Z"),
+        ("2018-10-09T21:07:33Z", "2018-10-09T21:07:33.000Z"),
+        ("2020-03-30T11:18:51-06:00", "2020-03-30T17:18:51.000Z"),
+        ("2019-10-05 05:38:00 -0800", "2019-10-05T13:38:00.000Z"),
+        ("2019-11-01T19:11:21.4199Z", "2019-11-01T19:11:21.419Z"),
+    ],
+)
+def test_caliper_time(canvas: str, caliper: str) -> None:
+    assert ids.caliper_time(canvas) == caliper
+
+
+def test_canvas_time_keeps_milliseconds_only_when_set() -> None:
+    assert ids.canvas_time("2018-10-09T21:07:33.000Z") == "2018-10-09T21:07:33Z"
+    assert ids.canvas_time("2018-10-09T21:07:33.120Z") == "2018-10-09T21:07:33.120Z"
