@@ -68,6 +68,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "caliper_time": ids.caliper_time,
     "caliper_role": ids.caliper_role,
     "has_caliper_role": lambda role: role in ids.ENROLLMENT_ROLES,
+    "has_canvas_role": lambda role: role in ids.CALIPER_ROLES,
     "canvas_role": ids.canvas_role,
 }
 
