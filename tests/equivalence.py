@@ -25,3 +25,13 @@ def same_value(ours: Any, theirs: Any, shard: int | None) -> bool:
 def shard_of_event(canvas: dict[str, Any]) -> int | None:
     metadata = canvas.get("metadata", {})
     return ids.shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id"))
+
+
+def global_form(value: Any, shard: int | None) -> Any:
+    """Digit strings and the numeric segments of Canvas URNs lifted onto `shard` (id style aside)."""
+    if ids.is_canvas_id(value) and isinstance(value, str):
+        return ids.global_id(value, shard)
+    if isinstance(value, str) and value.startswith(ids.URN_PREFIX):
+        parts = value[len(ids.URN_PREFIX) :].split(":")
+        return ids.URN_PREFIX + ":".join(ids.global_id(p, shard) if ids.is_canvas_id(p) else p for p in parts)
+    return value

@@ -113,7 +113,7 @@ def _problems_from(error: SchemaValidationError, prefix: str) -> Iterator[Proble
     if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
         for key in error.instance:
             if not _property_is_declared(error.schema, key) and keyword == "additionalProperties":
-                yield Problem(f"{path}/{key}", f"property {key!r} is not allowed here", keyword)
+                yield Problem(path + _pointer([key]), f"property {key!r} is not allowed here", keyword)
         if keyword == "additionalProperties":
             return
     if keyword == "x-warnUnknownProperties":
