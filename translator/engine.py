@@ -15,6 +15,7 @@ from .ids import caliper_time, shard_of
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
+from .formats.canvas import canvas_event_names, validate_canvas
 from .validation import conforms, validate
 
 Target = Literal["caliper", "canvas"]
@@ -64,6 +65,8 @@ class Translator:
     def __init__(self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True) -> None:
         self.catalog: Catalog = load_catalog(mapping_dirs or ())
         self.generic = generic
+        # Event names only a user mapping knows: their Canvas body has no shipped schema.
+        self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
 
     # -- public API -----------------------------------------------------------------------
     def translate(
@@ -102,22 +105,30 @@ class Translator:
             raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
         source = detect_format(payload)
         if validate:
-            _check(payload, source, "input")
+            self._check(payload, source, "input")
+        if source == to:
+            yield payload
+            return
         if source == "canvas":
-            output = self._to_caliper(payload, send_time) if to == "caliper" else payload
-            if validate and to == "caliper":
-                _check(output, "caliper", "output")
+            output = self._to_caliper(payload, send_time)
+            if validate:
+                self._check(output, "caliper", "output")
             yield output
             return
         for index, event in enumerate(_caliper_events(payload)):
-            if to == "caliper":
-                yield payload if "data" in payload else event
-                continue
             prefix = f"/data/{index}" if "data" in payload else ""
             output = self._to_canvas(event, ids, prefix)
             if validate:
-                _check(output, "canvas", "output")
+                self._check(output, "canvas", "output")
             yield output
+
+    def _check(self, payload: Any, format: str, side: str) -> None:
+        if format == "canvas":
+            problems = validate_canvas(payload, self.custom_events)
+        else:
+            problems = validate(payload, format=format)
+        if not conforms(problems):
+            raise ValidationError(f"{side} is not a conforming {format} event", problems)
 
     def mapping_for(self, event_name: str) -> CompiledMapping | None:
         return self.catalog.forward(event_name, generic=self.generic)
@@ -192,12 +203,6 @@ def _caliper_events(payload: dict[str, Any]) -> list[Any]:
             raise ValidationError("the envelope's data is not an array", [Problem("/data", "must be an array", "type")])
         return data
     return [payload]
-
-
-def _check(payload: Any, format: str, side: str) -> None:
-    problems = validate(payload, format=format)
-    if not conforms(problems):
-        raise ValidationError(f"{side} is not a conforming {format} event", problems)
 
 
 _DEFAULT: Translator | None = None
