@@ -1,0 +1,335 @@
+"""Convert a stream of records, in order, on any number of processes, losing none of them.
+
+Every record read (after unwrapping its delivery wrapper) yields exactly one `ConvertResult`:
+the converted event, or a reject with a `reason` slug and the problems. So ``read == converted +
+rejected`` always holds, and a `Report` keeps the counts as results go by.
+
+Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, ``bad-signature``,
+``unknown-kid``, ``expired``, ``not-yet-valid``, ``bad-algorithm``, ``malformed-jws``,
+``jwt-not-verifiable``), then ``unknown-format`` (neither Canvas nor Caliper), ``unknown-event``
+(a Canvas event type with no schema), ``invalid-input`` (the input does not conform),
+``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
+``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engine import IdStyle, Target, Translator
+from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
+from .formats import detect_format
+from .ids import caliper_time
+from .io.jws import DEFAULT_LEEWAY, JwksVerifier
+from .io.readers import Record
+from .io.unwrap import Item, unwrap
+from .validation import conforms, validate
+
+SendTime = str  # "event", "now" or a timestamp
+CHUNKSIZE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertResult:
+    """What became of one record: `output` when converted, else `reason` and `problems`.
+
+    `problems` also holds the warnings of a converted record. `text` is the record's original text,
+    kept for rejects only (``None`` when converted) so results stay small between processes.
+    """
+
+    source: str
+    output: dict[str, Any] | None
+    problems: list[Problem]
+    reason: str | None = None
+    event_type: str | None = None
+    text: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class Report:
+    """Counts over a run: read, converted, rejected by reason, by event type; time and rate."""
+
+    read: int = 0
+    converted: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    converted_types: Counter[str] = field(default_factory=Counter)
+    rejected_types: Counter[str] = field(default_factory=Counter)
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    def track(self, results: Iterable[ConvertResult]) -> Iterator[ConvertResult]:
+        """Pass `results` through, counting each; the clock stops when they run out."""
+        for result in results:
+            self.add(result)
+            yield result
+        self.finished = time.perf_counter()
+
+    def add(self, result: ConvertResult) -> None:
+        self.read += 1
+        if result.ok:
+            self.converted += 1
+            self.converted_types[result.event_type or "?"] += 1
+        else:
+            self.rejected[result.reason or "?"] += 1
+            if result.event_type:
+                self.rejected_types[result.event_type] += 1
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.perf_counter()) - self.started
+
+    @property
+    def rate(self) -> float:
+        return self.read / self.elapsed if self.elapsed > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """The summary for a person: the totals first, then the breakdowns."""
+        records = f"{self.read} record{'s' * (self.read != 1)}"
+        lines = [
+            f"{records} read, {self.converted} converted, {self.rejected_total} rejected "
+            f"in {self.elapsed:.2f} s ({self.rate:,.1f} events/s)"
+        ]
+        if self.rejected:
+            lines.append("rejected by reason: " + _counts(self.rejected))
+        types = sorted(self.converted_types.keys() | self.rejected_types.keys())
+        if types:
+            parts = []
+            for name in types:
+                part = f"{name} {self.converted_types[name]}"
+                if self.rejected_types[name]:
+                    part += f" (+{self.rejected_types[name]} rejected)"
+                parts.append(part)
+            lines.append("converted by event type: " + ", ".join(parts))
+        return lines
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def convert_stream(
+    items: Iterable[Record | Any],
+    to: Target = "caliper",
+    *,
+    translator: Translator | None = None,
+    workers: int = 1,
+    jwks: str | Path | Mapping[str, Any] | None = None,
+    mapping_dirs: Iterable[str | Path] | None = None,
+    generic: bool = True,
+    ids: IdStyle = "global",
+    send_time: SendTime = "event",
+    leeway: float = DEFAULT_LEEWAY,
+    chunksize: int = CHUNKSIZE,
+) -> Iterator[ConvertResult]:
+    """One `ConvertResult` per record in `items` (after unwrapping), in input order.
+
+    `items` are `Record`s from `read_records`, or plain payloads (dicts, JWS strings), whose
+    source is their index (``#3``). `workers` > 1 converts on that many processes (0: one per
+    CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
+    for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
+    `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
+    same input always gives the same output), ``"now"``, or a timestamp.
+    """
+    if to not in ("caliper", "canvas"):
+        raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
+    workers = workers or os.cpu_count() or 1
+    if translator is not None and workers > 1:
+        raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
+    dirs = [str(d) for d in mapping_dirs or ()]
+    jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time)
+    converter = _Converter.build(*settings, translator=translator)  # a bad mapping or JWKS fails now
+    records = _as_records(items)
+    if workers == 1:
+        return (result for record in records for result in converter.convert(record))
+    return _parallel(records, converter, settings, workers, chunksize)
+
+
+def _as_records(items: Iterable[Record | Any]) -> Iterator[Record]:
+    for index, item in enumerate(items):
+        yield item if isinstance(item, Record) else Record(f"#{index}", "", item)
+
+
+class _Converter:
+    """The conversion of one record, with everything built once per process."""
+
+    def __init__(
+        self, translator: Translator, verifier: JwksVerifier | None, to: Target, ids: IdStyle, send_time: SendTime
+    ) -> None:
+        self.translator = translator
+        self.verifier = verifier
+        self.to = to
+        self.ids = ids
+        self.send_time = send_time
+
+    @classmethod
+    def build(
+        cls,
+        dirs: list[str],
+        generic: bool,
+        jwks: str | dict[str, Any] | None,
+        leeway: float,
+        to: Target,
+        ids: IdStyle,
+        send_time: SendTime,
+        translator: Translator | None = None,
+    ) -> _Converter:
+        if isinstance(jwks, str):
+            verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway)
+        else:
+            verifier = JwksVerifier(jwks, leeway=leeway) if jwks is not None else None
+        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
+
+    def convert(self, record: Record) -> list[ConvertResult]:
+        if record.problem is not None:
+            return [_reject(record.source, record.problem.rule, [record.problem], record.text)]
+        return [self._item(record, item) for item in unwrap(record.payload, self.verifier)]
+
+    def _item(self, record: Record, item: Item) -> ConvertResult:
+        source = record.source + item.suffix
+        text = record.text if not item.suffix and record.text else _dumps(item.original)
+        if item.problem is not None:
+            return _reject(source, item.problem.rule, [item.problem], text)
+        payload = item.payload
+        kind = event_type(payload)
+        try:
+            source_format = detect_format(payload)
+        except FormatError as exc:
+            rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
+            return _reject(source, "unknown-format", [Problem("", str(exc), rule)], text)
+        problems = validate(payload, format=source_format)
+        if not conforms(problems):
+            unknown = any(p.rule == "unknown-event" and p.is_error for p in problems)
+            return _reject(source, "unknown-event" if unknown else "invalid-input", problems, text, kind)
+        try:
+            output = self.translator.translate(
+                payload, self.to, validate=False, ids=self.ids, send_time=self._send_time(payload)
+            )
+        except UnsupportedEventError as exc:
+            return _reject(
+                source, "unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")], text, kind
+            )
+        except ValidationError as exc:
+            failed = exc.problems or [Problem("", str(exc), "mapping")]
+            return _reject(source, "mapping-failed", [*problems, *failed], text, kind)
+        except TranslatorError as exc:
+            return _reject(source, "invalid-input", [*problems, Problem("", str(exc), "translate")], text, kind)
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch
+            problem = Problem("", f"{type(exc).__name__}: {exc}", "internal-error")
+            return _reject(source, "internal-error", [*problems, problem], text, kind)
+        output_problems = validate(output, format=self.to)
+        kind = kind or event_type(output)
+        if not conforms(output_problems):
+            return _reject(source, "invalid-output", [*problems, *output_problems], text, kind)
+        return ConvertResult(source, output, [*problems, *output_problems], event_type=kind)
+
+    def _send_time(self, payload: dict[str, Any]) -> str | None:
+        if self.send_time == "now":
+            return None
+        if self.send_time != "event":
+            return self.send_time
+        event_time = (payload.get("metadata") or {}).get("event_time")
+        try:
+            return caliper_time(event_time) if isinstance(event_time, str) else None
+        except ValueError:
+            return None
+
+
+def _reject(
+    source: str, reason: str, problems: list[Problem], text: str | None, event_type: str | None = None
+) -> ConvertResult:
+    return ConvertResult(source, None, problems, reason, event_type, text)
+
+
+def event_type(payload: Any) -> str | None:
+    """The Canvas event name, or Caliper ``Type/Action``; None when the payload says neither."""
+    if not isinstance(payload, dict):
+        return None
+    metadata = payload.get("metadata")
+    if isinstance(metadata, dict):
+        name = metadata.get("event_name")
+        return name if isinstance(name, str) else None
+    data = payload.get("data")
+    event = data[0] if isinstance(data, list) and data else payload
+    if isinstance(event, dict) and isinstance(event.get("type"), str):
+        return f"{event['type']}/{event.get('action')}"
+    return None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+# -- several processes ----------------------------------------------------------------------
+
+_WORKER: _Converter | None = None
+
+
+def _start_worker(settings: tuple[Any, ...]) -> None:
+    """Build the worker's converter, unless it came built with a forked process."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = _Converter.build(*settings)
+
+
+def _convert_in_worker(record: Record) -> list[ConvertResult]:
+    assert _WORKER is not None
+    return _WORKER.convert(record)
+
+
+def _parallel(
+    records: Iterator[Record], converter: _Converter, settings: tuple[Any, ...], workers: int, chunksize: int
+) -> Iterator[ConvertResult]:
+    """`Pool.imap` keeps the order; a semaphore keeps it from reading the whole input ahead.
+
+    Reading happens in the pool's feeder thread; an error there (a file that cannot be read) is
+    raised here once the records read before it have all been converted.
+    """
+    window = threading.BoundedSemaphore(workers * chunksize * 4)
+    stop = threading.Event()
+    failures: list[Exception] = []
+
+    def feed() -> Iterator[Record]:
+        try:
+            for record in records:
+                while not window.acquire(timeout=0.1):
+                    if stop.is_set():
+                        return
+                yield record
+        except Exception as exc:  # noqa: BLE001 - re-raised in the consuming thread
+            failures.append(exc)
+
+    global _WORKER
+    _WORKER = converter  # forked workers inherit it; others build their own from `settings`
+    try:
+        pool = multiprocessing.Pool(workers, initializer=_start_worker, initargs=(settings,))
+    finally:
+        _WORKER = None
+    try:
+        for results in pool.imap(_convert_in_worker, feed(), chunksize):
+            window.release()
+            yield from results
+        pool.close()
+    finally:
+        stop.set()
+        pool.terminate()
+        pool.join()
+    if failures:
+        raise failures[0]

@@ -1,0 +1,403 @@
+"""The `translator` command line.
+
+`main()` is the console script; `run(argv, stdin, stdout, stderr)` does the work and returns the
+exit code, so tests need no subprocess. Each subcommand is one function that adds its parser and
+points `run` at its handler; adding a command is adding such a function to `COMMANDS`.
+
+Exit codes: 0 all good, 1 some records do not conform or were rejected, 2 usage or I/O errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import IO, Any
+
+from .batch import Report, convert_stream, event_type
+from .errors import FormatError, Problem, TranslatorError
+from .formats import detect_format
+from .ids import caliper_time
+from .io.jws import DEFAULT_LEEWAY, JwksVerifier
+from .io.readers import read_records
+from .io.unwrap import Item, unwrap
+from .io.writers import JsonWriter, RejectsWriter
+from .validation import conforms, validate
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Streams:
+    stdin: IO[Any]
+    stdout: IO[str]
+    stderr: IO[str]
+
+
+class UsageError(Exception):
+    """A command line that cannot be run as given (exit code 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv, sys.stdin, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+
+
+def run(argv: list[str], stdin: IO[Any], stdout: IO[str], stderr: IO[str]) -> int:
+    parser = build_parser()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error already printed
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.run(args, Streams(stdin, stdout, stderr))
+    except BrokenPipeError:
+        raise  # not an I/O error of ours: whoever read our output stopped (see main)
+    except (UsageError, OSError, TranslatorError) as exc:
+        print(f"translator {args.command}: error: {exc}", file=stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="translator",
+        description="Convert Canvas LMS live events between Canvas format and IMS Caliper 1.1, "
+        "and check both against their JSON Schemas.",
+        epilog="exit status: 0 all records conform / converted, 1 some do not, 2 usage or I/O error",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add_command in COMMANDS:
+        add_command(commands)
+    return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("canvas-caliper-translator")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# -- shared options -------------------------------------------------------------------------
+
+INPUTS_HELP = (
+    "files, directories (read recursively: *.json, *.jsonl, *.ndjson, *.jws, *.jwt, *.txt, "
+    "and the same with .gz) or - for stdin; JSON, JSON arrays, JSON Lines, concatenated JSON or "
+    "compact JWS lines. SQS messages, Lambda SQS/Kinesis batches, raw Kinesis records, signed "
+    "payloads and multi-event Caliper envelopes are unwrapped."
+)
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jwks", metavar="FILE", help="JWKS to verify signed payloads (compact JWS, RS256) against")
+    parser.add_argument(
+        "--jwt-leeway",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_LEEWAY,
+        help=f"clock leeway for exp/nbf of signed payloads (default {DEFAULT_LEEWAY:g})",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=INPUTS_HELP)
+
+
+def _check_inputs(args: argparse.Namespace) -> None:
+    missing = [path for path in args.paths if path != "-" and not Path(path).exists()]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    if args.paths.count("-") > 1:
+        raise UsageError("stdin (-) can be read only once")
+
+
+def _verifier(args: argparse.Namespace) -> JwksVerifier | None:
+    return JwksVerifier.from_file(args.jwks, leeway=args.jwt_leeway) if args.jwks else None
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+def _validate_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "validate",
+        help="check events against the Canvas or Caliper schemas",
+        description="Check every event against its JSON Schema; print one line per problem "
+        "(source, event, JSON path, severity, message, rule), then a summary. Warnings do not fail.",
+    )
+    parser.add_argument(
+        "--format", choices=("canvas", "caliper"), help="the events' format (default: detected per event)"
+    )
+    parser.add_argument("--profile", choices=("ims", "canvas"), help="Caliper profile (default: decided per event)")
+    parser.add_argument("--json", action="store_true", help="print problems as JSON Lines (summary on stderr)")
+    _add_inputs(parser)
+    parser.set_defaults(run=_validate)
+
+
+def _validate(args: argparse.Namespace, streams: Streams) -> int:
+    _check_inputs(args)
+    verifier = _verifier(args)
+    records = failing = errors = warnings = 0
+    for source, item in _items(args.paths, streams.stdin, verifier):
+        problems = [item.problem] if item.problem else _problems(item.payload, args.format, args.profile)
+        records += 1
+        failing += not conforms(problems)
+        errors += sum(problem.is_error for problem in problems)
+        warnings += sum(not problem.is_error for problem in problems)
+        name = event_type(item.payload)
+        for problem in problems:
+            if args.json:
+                line = json.dumps({"source": source, "event_name": name, **problem.as_dict()}, ensure_ascii=False)
+            else:
+                where = f"{source}: {name or '-'}: {problem.path or '/'}"
+                line = f"{where}: {problem.severity}: {problem.message} [{problem.rule}]"
+            print(line, file=streams.stdout)
+    summary = (
+        f"{records} record{'s' * (records != 1)}: {records - failing} conform, {failing} do not "
+        f"({errors} errors, {warnings} warnings)"
+    )
+    print(summary, file=streams.stderr if args.json else streams.stdout)
+    return EXIT_FAILED if failing else EXIT_OK
+
+
+def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None) -> Iterator[tuple[str, Item]]:
+    for record in read_records(paths, stdin):
+        if record.problem is not None:
+            yield record.source, Item("", None, record.text, record.problem)
+            continue
+        for item in unwrap(record.payload, verifier):
+            yield record.source + item.suffix, item
+
+
+def _problems(payload: Any, format: str | None, profile: str | None) -> list[Problem]:
+    if format is None and isinstance(payload, dict):
+        try:
+            format = detect_format(payload)
+        except FormatError as exc:
+            return [Problem("", str(exc), "unknown-format")]
+    return validate(payload, format=format, profile=profile if format == "caliper" else None)
+
+
+# -- convert --------------------------------------------------------------------------------
+
+
+def _convert_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "convert",
+        help="convert events to Caliper or to Canvas format",
+        description="Convert every event; converted events go to OUT (stdout by default), rejected "
+        "records to the rejects file with their reason and problems. Nothing is lost: records read "
+        "= converted + rejected. A summary goes to stderr.",
+    )
+    parser.add_argument("--to", required=True, choices=("caliper", "canvas"), help="the format to convert to")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT",
+        help="where converted events go: JSON Lines, a JSON array if OUT ends in .json, gzip if it ends "
+        "in .gz (default: stdout)",
+    )
+    parser.add_argument(
+        "--rejects",
+        metavar="FILE",
+        help="JSON Lines of rejected records: source, reason, problems, original text "
+        "(default: one line per reject on stderr)",
+    )
+    parser.add_argument(
+        "--workers", type=_workers, default=1, metavar="N", help="processes to convert on (0: one per CPU; default 1)"
+    )
+    parser.add_argument(
+        "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
+    )
+    parser.add_argument(
+        "--ids", choices=("global", "local"), default="global", help="Canvas id form when converting to Canvas"
+    )
+    parser.add_argument(
+        "--no-generic",
+        action="store_true",
+        help="reject Canvas event types without a mapping instead of using the generic form",
+    )
+    parser.add_argument(
+        "--send-time",
+        type=_send_time,
+        default="event",
+        metavar="WHEN",
+        help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
+        "the default), now, or a timestamp",
+    )
+    _add_inputs(parser)
+    parser.set_defaults(run=_convert)
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (0 or more), not {text!r}")
+    return count
+
+
+def _send_time(text: str) -> str:
+    if text in ("event", "now"):
+        return text
+    try:
+        return caliper_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected event, now or a timestamp, not {text!r}") from None
+
+
+def _convert(args: argparse.Namespace, streams: Streams) -> int:
+    _check_inputs(args)
+    for directory in args.mappings:
+        if not Path(directory).is_dir():
+            raise UsageError(f"--mappings {directory}: not a directory")
+    written = [path for path in (args.output, args.rejects) if path and path != "-"]
+    results = convert_stream(
+        read_records(args.paths, streams.stdin, skip=written),
+        args.to,
+        workers=args.workers,
+        jwks=args.jwks,
+        mapping_dirs=args.mappings,
+        generic=not args.no_generic,
+        ids=args.ids,
+        send_time=args.send_time,
+        leeway=args.jwt_leeway,
+    )
+    report = Report()
+    progress = _Progress(streams.stderr)
+    output = JsonWriter(args.output, streams.stdout)
+    try:
+        with output, _rejects_to(args.rejects, streams.stdout, streams.stderr) as rejects:
+            for result in report.track(results):
+                if result.ok:
+                    output.write(result.output)
+                else:
+                    rejects.write(result.source, result.reason or "?", result.problems, result.text)
+                progress.show(report)
+    except BaseException:
+        progress.clear()
+        if report.read:  # say how far it got before failing
+            _summarize(report, streams.stderr)
+        raise
+    progress.clear()
+    _summarize(report, streams.stderr)
+    return EXIT_FAILED if report.rejected_total else EXIT_OK
+
+
+def _summarize(report: Report, stderr: IO[str]) -> None:
+    for line in report.lines():
+        print(f"translator convert: {line}", file=stderr)
+
+
+def _rejects_to(path: str | None, stdout: IO[str], stderr: IO[str]) -> RejectsWriter | _RejectLog:
+    return RejectsWriter(path, stdout) if path else _RejectLog(stderr)
+
+
+class _RejectLog:
+    """Without --rejects, each reject is still said, on one line of stderr."""
+
+    def __init__(self, stderr: IO[str]) -> None:
+        self.stderr = stderr
+
+    def write(self, source: str, reason: str, problems: list[Problem], text: str | None) -> None:
+        first = next((p for p in problems if p.is_error), problems[0] if problems else None)
+        detail = f": {first}" if first else ""
+        print(f"translator convert: rejected {source}: {reason}{detail}", file=self.stderr)
+
+    def __enter__(self) -> _RejectLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+class _Progress:
+    """A one-line counter on a terminal, after the first second; nothing when stderr is a pipe."""
+
+    def __init__(self, stderr: IO[str], every: float = 0.2, after: float = 1.0) -> None:
+        self.stderr = stderr
+        self.enabled = _isatty(stderr)
+        self.every = every
+        self.next = time.monotonic() + after
+        self.shown = False
+
+    def show(self, report: Report) -> None:
+        if not self.enabled or time.monotonic() < self.next:
+            return
+        self.next = time.monotonic() + self.every
+        counts = f"{report.read:,} read, {report.converted:,} converted, {report.rejected_total:,} rejected"
+        self.stderr.write(f"\r\x1b[K{counts}, {report.rate:,.0f} events/s")
+        self.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stderr.write("\r\x1b[K")
+            self.stderr.flush()
+
+
+def _isatty(stream: IO[Any]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _mappings_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "mappings",
+        help="list the Canvas event types and their Caliper form",
+        description="One line per Canvas event type: its Caliper type and action, and whether the "
+        "mapping is documented by Canvas, our generic lossless form, or a custom (user) mapping.",
+    )
+    parser.add_argument("--lossy", action="store_true", help="also list the Canvas fields each Caliper form does not carry")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument(
+        "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
+    )
+    parser.add_argument("--no-generic", action="store_true", help="show types without a mapping as unsupported")
+    parser.set_defaults(run=_mappings)
+
+
+def _mappings(args: argparse.Namespace, streams: Streams) -> int:
+    from .engine import Translator
+    from .mapping.report import mapping_rows
+
+    for directory in args.mappings:
+        if not Path(directory).is_dir():
+            raise UsageError(f"--mappings {directory}: not a directory")
+    rows = mapping_rows(Translator(args.mappings).catalog, generic=not args.no_generic)
+    out = streams.stdout
+    if args.json:
+        for row in rows:
+            record = {"event_type": row.event_type, "caliper_type": row.caliper_type, "action": row.action, "origin": row.origin}
+            if args.lossy:
+                record["lossy"] = list(row.lossy)
+            out.write(json.dumps(record) + "\n")
+        return EXIT_OK
+    width = max(len(row.event_type) for row in rows)
+    for row in rows:
+        out.write(f"{row.event_type:<{width}}  {row.caliper_type:<16} {row.action:<22} {row.origin}\n")
+        if args.lossy and row.lossy:
+            out.write(f"{'':<{width}}  not carried: {', '.join(row.lossy)}\n")
+    counts = {origin: sum(row.origin == origin for row in rows) for origin in ("documented", "generic", "custom", "unsupported")}
+    out.write(", ".join(f"{count} {origin}" for origin, count in counts.items() if count) + "\n")
+    return EXIT_OK
+
+
+COMMANDS: list[Callable[[Any], None]] = [_validate_command, _convert_command, _mappings_command]

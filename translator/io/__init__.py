@@ -1,0 +1,10 @@
+"""Reading, unwrapping and writing live-event records: files, archives and delivery wrappers."""
+
+from __future__ import annotations
+
+from .jws import JwksVerifier, JwsRejected
+from .readers import Record, read_records
+from .unwrap import Item, unwrap
+from .writers import JsonWriter, RejectsWriter
+
+__all__ = ["Item", "JsonWriter", "JwksVerifier", "JwsRejected", "Record", "RejectsWriter", "read_records", "unwrap"]

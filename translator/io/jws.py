@@ -1,0 +1,115 @@
+"""Verify the HTTPS "signed payload": a compact JWS, RS256, against a JWKS file.
+
+What Canvas sends: with "Sign Payload" on, each HTTPS POST body is a compact JWS whose claims are
+the live event itself (`{"metadata", "body"}`, or a Caliper envelope), signed RS256; the JWT header
+names the signing key by `kid`, and Instructure publishes its keys as a JWKS, rotated monthly
+(previous, current and next key). Sources: canvas-lms `doc/api/data_services/md/static/
+data_service_setup.md` ("the event body will be a signed JWT with the live event data in the
+claims ... match the kid in the JWT header to the relevant JWK").
+
+What we check, with PyJWT (+ cryptography), never by hand: the header's `alg` must be RS256
+(`none`, HMAC and anything else are refused before any key is touched, so a public key can never
+be used as an HMAC secret); `kid` must name a key of the JWKS; the signature must verify; `exp`,
+`nbf` and `iat`, when present, are checked with a small leeway. Registered claims (`exp`, `iat`,
+...) are removed from the claims to leave the event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import TranslatorError
+
+ALGORITHM = "RS256"
+REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+DEFAULT_LEEWAY = 60.0
+
+
+class JwsRejected(TranslatorError):
+    """A signed payload that is not accepted; `rule` is the reason slug (`bad-signature`, ...)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def _pyjwt() -> Any:
+    """PyJWT, imported only when a JWKS is given: reading unsigned events does not need it."""
+    try:
+        import jwt
+    except ImportError as exc:
+        raise TranslatorError(
+            "verifying signed payloads needs PyJWT with cryptography: pip install 'canvas-caliper-translator[jwt]'"
+        ) from exc
+    return jwt
+
+
+class JwksVerifier:
+    """The RSA signing keys of a JWKS, by `kid`; verifies tokens and returns the event they carry."""
+
+    def __init__(self, jwks: Mapping[str, Any], *, leeway: float = DEFAULT_LEEWAY) -> None:
+        jwt = _pyjwt()
+        keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
+        if not isinstance(keys, list):
+            raise TranslatorError('a JWKS is a JSON object with a "keys" array')
+        self.leeway = leeway
+        self.keys: dict[str, Any] = {}
+        for key in keys:
+            if not isinstance(key, dict) or key.get("kty") != "RSA" or key.get("use", "sig") != "sig":
+                continue
+            if key.get("alg", ALGORITHM) != ALGORITHM or not isinstance(key.get("kid"), str):
+                continue
+            try:
+                self.keys.setdefault(key["kid"], jwt.PyJWK(key, algorithm=ALGORITHM).key)
+            except (jwt.PyJWKError, jwt.InvalidKeyError) as exc:
+                raise TranslatorError(f"JWKS key {key['kid']!r} is not a usable RSA key: {exc}") from exc
+        if not self.keys:
+            raise TranslatorError("the JWKS holds no RSA signing key with a kid")
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, leeway: float = DEFAULT_LEEWAY) -> JwksVerifier:
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TranslatorError(f"cannot read the JWKS {path}: {exc}") from exc
+        return cls(document, leeway=leeway)
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """The verified claims of `token`; raises `JwsRejected` with the reason."""
+        jwt = _pyjwt()
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise JwsRejected("malformed-jws", f"not a readable compact JWS: {exc}") from None
+        algorithm = header.get("alg")
+        if algorithm != ALGORITHM:
+            raise JwsRejected("bad-algorithm", f"JWS algorithm {algorithm!r} is refused; only {ALGORITHM} is accepted")
+        kid = header.get("kid")
+        key = self.keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise JwsRejected(
+                "unknown-kid", f"JWS key id {kid!r} is not in the JWKS (known: {', '.join(sorted(self.keys))})"
+            )
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                leeway=self.leeway,
+                options={"verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise JwsRejected("expired", "the signed payload has expired (exp is past)") from None
+        except jwt.ImmatureSignatureError as exc:
+            raise JwsRejected("not-yet-valid", f"the signed payload is not valid yet: {exc}") from None
+        except jwt.InvalidSignatureError:
+            raise JwsRejected("bad-signature", f"the signature does not verify with key {kid!r}") from None
+        except jwt.InvalidTokenError as exc:
+            raise JwsRejected("malformed-jws", f"the signed payload cannot be read: {exc}") from None
+
+    def event(self, token: str) -> dict[str, Any]:
+        """The event a verified `token` carries: its claims without the registered JWT claims."""
+        return {name: value for name, value in self.claims(token).items() if name not in REGISTERED_CLAIMS}

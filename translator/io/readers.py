@@ -1,0 +1,414 @@
+"""Read records from files, directories and stdin, streaming, without ever failing on bad input.
+
+What a file holds is decided from its content, not its name:
+
+* **JSON Lines** (one record per line) when the first non-blank line parses on its own (as JSON,
+  or as a compact JWS ``xxx.yyy.zzz``) and more lines follow. A line that does not parse is one
+  record with a problem; the next line is read as usual. Whole files are never loaded.
+* **A document** otherwise: one JSON value, possibly pretty-printed, or several concatenated
+  (as Kinesis Firehose writes them, ``}{`` with no separator). The items of a top-level array are
+  streamed one by one, so a large array does not need to fit in memory either.
+* gzip is recognised by its magic bytes (``.gz`` or not) and decompressed as a stream.
+
+Every record says where it came from (`Record.source`):
+
+=====================  ====================================================
+``file:12``            line 12 of a JSON Lines file (``-:12`` for stdin)
+``file:12#3``          item 3 of a JSON array written on line 12
+``file``               a file holding one JSON value (or one line)
+``file#3``             item 3 of a top-level JSON array
+``file:40:1``          a value in a file of concatenated JSON values
+=====================  ====================================================
+
+Input that cannot be read becomes a `Record` with a `problem` (rule ``malformed-json`` with its
+line and column, or ``undecodable`` for bytes that are not UTF-8) and the original `text`, so a
+caller can reject it without losing it. I/O errors (a missing file) are raised as `OSError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import itertools
+import json
+import re
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any, cast
+
+from ..errors import Problem
+
+SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
+CHUNK = 1 << 16
+
+COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
+_WHITESPACE = " \t\r\n"
+_DECODER = json.JSONDecoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record as read: its `payload`, or the `problem` that kept it from being read.
+
+    `text` is the record's original text (bytes that are not UTF-8 shown as U+FFFD), kept so a
+    rejected record can be written out as it came in.
+    """
+
+    source: str
+    text: str
+    payload: Any = None
+    problem: Problem | None = None
+
+
+def read_records(paths: Iterable[str], stdin: IO[Any] | None = None, *, skip: Iterable[str] = ()) -> Iterator[Record]:
+    """Every record in `paths` (files, directories, ``-`` for `stdin`), in order, streaming.
+
+    Files in `skip` are never read, even when a directory holds them: a run writing its output
+    into a directory it reads would otherwise read its own output.
+    """
+    skipped = {Path(path).resolve() for path in skip}
+    for path in paths:
+        if path == "-":
+            yield from _read_stream(_binary(stdin if stdin is not None else sys.stdin), "-")
+        elif Path(path).is_dir():
+            for file in input_files(path):
+                if file.resolve() not in skipped:
+                    yield from _read_file(str(file))
+        elif Path(path).resolve() not in skipped:
+            yield from _read_file(path)
+
+
+def input_files(directory: str | Path) -> list[Path]:
+    """The event files below `directory`: recursive, sorted, hidden entries skipped."""
+    root = Path(directory)
+    found = []
+    for file in root.rglob("*"):
+        relative = file.relative_to(root).parts
+        if any(part.startswith(".") for part in relative) or not file.is_file():
+            continue
+        name = file.name.lower().removesuffix(".gz")
+        if name.endswith(SUFFIXES):
+            found.append(file)
+    return sorted(found)
+
+
+def _read_file(path: str) -> Iterator[Record]:
+    with open(path, "rb") as stream:
+        yield from _read_stream(stream, path)
+
+
+def _read_stream(raw: IO[bytes], name: str) -> Iterator[Record]:
+    stream = _decompressed(raw)
+    try:
+        yield from _records(stream, name)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        yield Record(name, "", problem=Problem("", f"the gzip data is corrupt or cut short: {exc}", "undecodable"))
+
+
+def _decompressed(raw: IO[bytes]) -> IO[bytes]:
+    buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(cast(io.RawIOBase, raw))
+    if buffered.peek(2)[:2] == b"\x1f\x8b":
+        return cast(IO[bytes], gzip.GzipFile(fileobj=buffered, mode="rb"))
+    return cast(IO[bytes], buffered)
+
+
+# -- deciding between JSON Lines and a document ---------------------------------------------
+
+
+def _records(stream: IO[bytes], name: str) -> Iterator[Record]:
+    lines = enumerate(stream, start=1)
+    consumed: list[bytes] = []  # kept until we know the file is not JSON Lines
+    first = _next_content_line(lines, consumed)
+    if first is None:
+        return
+    text = _decode(first[1])
+    undecodable = _UNDECODABLE.search(text)
+    parsed = _parse_alone(text)
+    following = None
+    if parsed is not None or undecodable:
+        following = _next_content_line(lines, consumed)
+        if following is None and parsed is not None and not undecodable:
+            yield from _single_line(name, text.strip(), parsed[0])
+            return
+        json_lines = True
+    elif text.strip() in ("{", "["):
+        json_lines = False
+    else:
+        # A first line that does not parse: a pretty-printed document, or JSON Lines whose first
+        # record is broken. The next line decides: JSON Lines go on with a whole object.
+        following = _next_content_line(lines, consumed)
+        parsed = _parse_alone(_decode(following[1])) if following else None
+        json_lines = parsed is not None and isinstance(parsed[0], dict)
+    if not json_lines:
+        chunks = itertools.chain([b"".join(consumed)], iter(lambda: stream.read(CHUNK), b""))
+        yield from _Document(name, _decoded(chunks)).records()
+        return
+    yield from _line_records(name, *first)
+    if following is not None:
+        yield from _line_records(name, *following)
+    for number, line in lines:
+        yield from _line_records(name, number, line)
+
+
+def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[bytes]) -> tuple[int, bytes] | None:
+    for number, line in lines:
+        consumed.append(line)
+        if line.strip():
+            return number, line
+    return None
+
+
+def _parse_alone(text: str) -> tuple[Any] | None:
+    """`(value,)` when `text` is one complete JSON value or compact JWS by itself, else None."""
+    stripped = text.strip()
+    if COMPACT_JWS.match(stripped):
+        return (stripped,)
+    try:
+        return (json.loads(stripped),)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+
+
+def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield Record(f"{name}#{index}", _dumps(item), item)
+    else:
+        yield Record(name, text, value)
+
+
+# -- JSON Lines -----------------------------------------------------------------------------
+
+
+def _line_records(name: str, number: int, line: bytes) -> Iterator[Record]:
+    text = _decode(line).rstrip("\r\n")
+    if not text.strip():
+        return
+    source = f"{name}:{number}"
+    bad = _UNDECODABLE.search(text)
+    if bad:
+        message = f"line {number}, column {bad.start() + 1}: bytes that are not UTF-8"
+        yield Record(source, _printable(text), problem=Problem("", message, "undecodable"))
+        return
+    stripped = text.strip()
+    if COMPACT_JWS.match(stripped):
+        yield Record(source, stripped, stripped)
+        return
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Record(source, text, problem=_malformed(exc.msg, number, exc.colno, exc.pos >= len(text.rstrip())))
+        return
+    except RecursionError:
+        yield Record(source, text, problem=Problem("", f"line {number}: JSON nested too deeply", "malformed-json"))
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield Record(f"{source}#{index}", _dumps(item), item)
+    else:
+        yield Record(source, text, value)
+
+
+# -- documents ------------------------------------------------------------------------------
+
+
+class _Document:
+    """The top-level JSON values of a character stream; top-level arrays are streamed item by item.
+
+    `self.buffer[self.pos:]` is the text not consumed yet; `self.line`/`self.column` locate
+    `self.buffer[0]` in the file, so problems can point at a line and column. Reading more text
+    drops `self.buffer[:self.pos]`, so buffer indexes are only good until the next `_fill`.
+    """
+
+    def __init__(self, name: str, chunks: Iterator[str]) -> None:
+        self.name = name
+        self.chunks = chunks
+        self.buffer = ""
+        self.pos = 0
+        self.line = 1
+        self.column = 1
+        self.eof = False
+        self.failed = False
+
+    def records(self) -> Iterator[Record]:
+        values = 0
+        while not self.failed and (char := self._skip_whitespace()):
+            line, column = self._where(self.pos)
+            located = f"{self.name}:{line}:{column}"
+            if char == "[":
+                yield from self._array(self.name if values == 0 else located)
+            else:
+                record = self._value(located)
+                if values == 0 and not self.failed and not self._skip_whitespace():
+                    record = replace(record, source=self.name)
+                yield record
+            values += 1
+
+    def _array(self, prefix: str) -> Iterator[Record]:
+        self.pos += 1
+        if self._skip_whitespace() == "]":
+            self.pos += 1
+            return
+        for index in itertools.count():
+            yield self._value(f"{prefix}#{index}")
+            if self.failed:
+                return
+            char = self._skip_whitespace()
+            if char == "]":
+                self.pos += 1
+                return
+            if char != ",":
+                yield self._failure(f"{prefix}#{index + 1}", "Expecting ',' delimiter or ']'", self.pos)
+                return
+            self.pos += 1
+            self._skip_whitespace()
+
+    def _value(self, source: str) -> Record:
+        """The record of the JSON value at `pos`, moving past it; on failure, the rest of the stream."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._fill():
+                    continue
+                return self._failure(source, exc.msg, exc.pos)
+            except RecursionError:
+                return self._failure(source, "JSON nested too deeply", self.pos)
+            if end < len(self.buffer) or self.eof:
+                break
+            self._fill()  # a number at the end of the buffer may go on in the next chunk
+        start, self.pos = self.pos, end
+        text = self.buffer[start:end]
+        bad = _UNDECODABLE.search(text)
+        if bad:
+            return Record(source, _printable(text), problem=self._undecodable(start + bad.start()))
+        return Record(source, text, value)
+
+    def _failure(self, source: str, message: str, at: int) -> Record:
+        """Everything from `pos` to the end of the stream, rejected: nothing after it can be trusted."""
+        self.failed = True
+        line, column = self._where(at)
+        offset = at - self.pos
+        while self._fill():
+            pass
+        text = self.buffer[self.pos :]
+        bad = _UNDECODABLE.search(text)
+        if bad:
+            return Record(source, _printable(text), problem=self._undecodable(self.pos + bad.start()))
+        at_end = self.pos + offset >= len(self.buffer.rstrip())
+        return Record(source, text, problem=_malformed(message, line, column, at_end))
+
+    def _undecodable(self, at: int) -> Problem:
+        line, column = self._where(at)
+        return Problem("", f"line {line}, column {column}: bytes that are not UTF-8", "undecodable")
+
+    def _skip_whitespace(self) -> str:
+        """The next character that is not whitespace (`pos` moved to it), or "" at the end."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self._fill():
+                return ""
+
+    def _fill(self) -> bool:
+        """Drop the consumed text and read at least as much again; False at the end of the stream."""
+        if self.eof:
+            return False
+        consumed = self.buffer[: self.pos]
+        newlines = consumed.count("\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(consumed) - consumed.rfind("\n")
+        else:
+            self.column += len(consumed)
+        pending = [self.buffer[self.pos :]]
+        wanted = max(CHUNK, len(pending[0]))
+        size = 0
+        while size < wanted:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                self.eof = True
+                break
+            pending.append(chunk)
+            size += len(chunk)
+        self.buffer = "".join(pending)
+        self.pos = 0
+        return size > 0
+
+    def _where(self, at: int) -> tuple[int, int]:
+        newline = self.buffer.rfind("\n", 0, at)
+        line = self.line + self.buffer.count("\n", 0, at)
+        return line, (at - newline if newline >= 0 else self.column + at)
+
+
+# -- text helpers ---------------------------------------------------------------------------
+
+
+def _malformed(message: str, line: int, column: int, at_end: bool) -> Problem:
+    """`at_end`: the parser ran out of text; so it did inside a string (JSON strings hold no newline)."""
+    cut = " (the text ends there: truncated?)" if at_end or message.startswith("Unterminated string") else ""
+    return Problem("", f"malformed JSON at line {line}, column {column}: {message}{cut}", "malformed-json")
+
+
+def _decode(line: bytes) -> str:
+    return line.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+
+
+def _decoded(chunks: Iterable[bytes]) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    first = True
+    for chunk in chunks:
+        text = decoder.decode(chunk)
+        if first and text:
+            text, first = text.removeprefix("\ufeff"), False
+        if text:
+            yield text
+    tail = decoder.decode(b"", final=True)
+    if tail:
+        yield tail
+
+
+def _printable(text: str) -> str:
+    """`text` with undecodable bytes as U+FFFD, so it can be written out as UTF-8."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _TextAsBytes(io.RawIOBase):
+    """A text stream (e.g. `io.StringIO` in tests) seen as UTF-8 bytes."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        while not self._pending:
+            chunk = self._text.read(CHUNK)
+            if not chunk:
+                return 0
+            self._pending = chunk.encode("utf-8", "surrogateescape")
+        size = min(len(target), len(self._pending))
+        target[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def _binary(stream: IO[Any]) -> IO[bytes]:
+    if hasattr(stream, "buffer"):
+        return stream.buffer
+    if isinstance(stream, io.TextIOBase):
+        return io.BufferedReader(_TextAsBytes(stream))
+    return stream

@@ -1,0 +1,95 @@
+"""Write converted events and rejects, streaming: nothing is held back until the end.
+
+The layout follows the path: JSON Lines by default; a path ending in `.json` (or `.json.gz`) gets
+one JSON array, written item by item; `.gz` compresses (with a fixed header time, so two runs over
+the same input give the same bytes). No path, or ``-``, writes to stdout.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from types import TracebackType
+from typing import IO, Any
+
+from ..errors import Problem
+
+
+class JsonWriter:
+    """Writes JSON values one at a time as JSON Lines or as one JSON array."""
+
+    def __init__(self, path: str | None = None, stdout: IO[Any] | None = None) -> None:
+        self.path = path if path != "-" else None
+        name = (self.path or "").lower()
+        self.array = name.removesuffix(".gz").endswith(".json")
+        self.count = 0
+        self._file: IO[bytes] | None = None
+        if self.path is None:
+            if stdout is None:
+                raise ValueError("a JsonWriter without a path needs stdout")
+            self._sink: Any = getattr(stdout, "buffer", stdout)
+        else:
+            self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            self._sink = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=self._file, mtime=0)
+                if name.endswith(".gz")
+                else self._file
+            )
+        self._text = isinstance(self._sink, io.TextIOBase)
+
+    def write(self, value: Any) -> None:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if self.array:
+            text = ("[\n" if self.count == 0 else ",\n") + text
+        else:
+            text += "\n"
+        self._emit(text)
+        self.count += 1
+
+    def close(self) -> None:
+        if self.array:
+            self._emit("[]\n" if self.count == 0 else "\n]\n")
+        if self._file is None:
+            self._sink.flush()
+            return
+        if self._sink is not self._file:
+            self._sink.close()
+        self._file.close()
+
+    def _emit(self, text: str) -> None:
+        if self._text:
+            self._sink.write(text)
+        else:
+            # A lone surrogate can only sit inside a JSON string, where `\udc80` is its escape.
+            self._sink.write(text.encode("utf-8", "backslashreplace"))
+
+    def __enter__(self) -> JsonWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class RejectsWriter:
+    """Rejected records as JSON Lines: `source`, `reason`, `problems` and the original `text`."""
+
+    def __init__(self, path: str | None = None, stdout: IO[Any] | None = None) -> None:
+        self._writer = JsonWriter(path, stdout)
+
+    def write(self, source: str, reason: str, problems: list[Problem], text: str | None) -> None:
+        problem_dicts = [problem.as_dict() for problem in problems]
+        self._writer.write({"source": source, "reason": reason, "problems": problem_dicts, "text": text})
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> RejectsWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
