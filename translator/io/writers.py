@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 from types import TracebackType
+from pathlib import Path
 from typing import IO, Any
 
 from ..errors import Problem
@@ -30,6 +31,7 @@ class JsonWriter:
                 raise ValueError("a JsonWriter without a path needs stdout")
             self._sink: Any = getattr(stdout, "buffer", stdout)
         else:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
             self._sink = (
                 gzip.GzipFile(filename="", mode="wb", fileobj=self._file, mtime=0)
