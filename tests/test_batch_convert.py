@@ -16,6 +16,8 @@ from typing import Any
 
 import jwt
 import pytest
+
+import translator
 from corpus import canvas_examples
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -332,6 +334,11 @@ class _Stub:
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome
+
+    def problems(self, payload: Any, format: str) -> list[Problem]:
+        return translator.Translator.problems(self, payload, format)  # type: ignore[arg-type]
+
+    custom_events: frozenset[str] = frozenset()
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from .ids import caliper_time
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import Record
 from .io.unwrap import Item, unwrap
-from .validation import conforms, validate
+from .validation import conforms
 
 SendTime = str  # "event", "now" or a timestamp
 CHUNKSIZE = 32
@@ -214,7 +214,7 @@ class _Converter:
         except FormatError as exc:
             rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
             return _reject(source, "unknown-format", [Problem("", str(exc), rule)], text)
-        problems = validate(payload, format=source_format)
+        problems = self.translator.problems(payload, source_format)
         if not conforms(problems):
             unknown = any(p.rule == "unknown-event" and p.is_error for p in problems)
             return _reject(source, "unknown-event" if unknown else "invalid-input", problems, text, kind)
@@ -234,7 +234,7 @@ class _Converter:
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch
             problem = Problem("", f"{type(exc).__name__}: {exc}", "internal-error")
             return _reject(source, "internal-error", [*problems, problem], text, kind)
-        output_problems = validate(output, format=self.to)
+        output_problems = self.translator.problems(output, self.to)
         kind = kind or event_type(output)
         if not conforms(output_problems):
             return _reject(source, "invalid-output", [*problems, *output_problems], text, kind)

@@ -15,8 +15,8 @@ from .ids import caliper_time, shard_of
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
-from .formats.canvas import canvas_event_names, validate_canvas
-from .validation import conforms, validate
+from .formats.canvas import canvas_event_names
+from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
 IdStyle = Literal["global", "local"]
@@ -122,11 +122,13 @@ class Translator:
                 self._check(output, "canvas", "output")
             yield output
 
+    def problems(self, payload: Any, format: str) -> list[Problem]:
+        """The accept-path check of a payload in a known format: [] when it conforms (warnings
+        unsaid; use `translator.validate` for those), every problem when it does not."""
+        return accept_problems(payload, format, self.custom_events)
+
     def _check(self, payload: Any, format: str, side: str) -> None:
-        if format == "canvas":
-            problems = validate_canvas(payload, self.custom_events)
-        else:
-            problems = validate(payload, format=format)
+        problems = self.problems(payload, format)
         if not conforms(problems):
             raise ValidationError(f"{side} is not a conforming {format} event", problems)
 

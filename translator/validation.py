@@ -33,5 +33,15 @@ def validate(payload: Any, format: str | None = None, profile: str | None = None
     raise TranslatorError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
 
 
+def accept_problems(payload: Any, format: str, custom_events: frozenset[str] = frozenset()) -> list[Problem]:
+    """The check on a batch's accept path: no problems at once when the payload conforms (warnings
+    unsaid), the full report when it does not. `format` is known ("canvas" or "caliper")."""
+    if format == "canvas":
+        return validate_canvas(payload, custom_events, quick=True)
+    from .formats.caliper import validate_caliper
+
+    return validate_caliper(payload, None, quick=True)
+
+
 def conforms(problems: list[Problem]) -> bool:
     return not any(p.is_error for p in problems)

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any, Literal
 
 from ..errors import Problem, TranslatorError
-from ..schema_store import problems_of, schema_id, schema_store
+from ..schema_store import Compiled, schema_id, schema_store
 
 CaliperProfile = Literal["ims", "canvas"]
 CALIPER_PROFILES: tuple[CaliperProfile, ...] = ("ims", "canvas")
@@ -74,34 +74,35 @@ class UnknownProfileError(TranslatorError):
     """The Caliper profile named is neither ``"ims"`` nor ``"canvas"``."""
 
 
-def validate_caliper(payload: object, profile: str | None = None) -> list[Problem]:
+def validate_caliper(payload: object, profile: str | None = None, *, quick: bool = False) -> list[Problem]:
     """Every problem in a Caliper Envelope, bare Event or Entity describe.
 
     `profile` is ``"ims"``, ``"canvas"`` or ``None`` (per event: ``"canvas"`` when it carries Canvas
     extensions or ids, else ``"ims"``). Paths point into `payload` as given (``/data/0/object/type``
     in an Envelope, ``/object/type`` in a bare event). Raises `UnknownProfileError` (a
-    `TranslatorError`, hence a `ValueError`) for any other profile name.
+    `TranslatorError`, hence a `ValueError`) for any other profile name. `quick`: see
+    `Compiled.problems` (the accept path of a batch needs a verdict, not warnings).
     """
     if profile is not None and profile not in CALIPER_PROFILES:
         raise UnknownProfileError(f"unknown Caliper profile {profile!r}; expected one of {', '.join(CALIPER_PROFILES)}")
     if not isinstance(payload, dict):
         return [Problem("", f"a Caliper payload must be a JSON object, not {_json_type(payload)}", "not-an-object")]
     try:
-        return _payload_problems(payload, profile)
+        return _payload_problems(payload, profile, quick)
     except RecursionError:
         return [Problem("", "the payload is nested too deeply to be checked", "too-deep")]
 
 
-def _payload_problems(payload: dict[str, Any], profile: str | None) -> list[Problem]:
+def _payload_problems(payload: dict[str, Any], profile: str | None, quick: bool) -> list[Problem]:
     if is_envelope(payload):
-        problems = problems_of(_validator("envelope-shell"), payload)
+        problems = _validator("envelope-shell").problems(payload, quick=quick)
         data = payload.get("data")
         if isinstance(data, list):
             for index, item in enumerate(data):
                 if isinstance(item, dict):  # the shell reports an item that is not an object
-                    problems.extend(_item_problems(item, profile, f"/data/{index}"))
+                    problems.extend(_item_problems(item, profile, f"/data/{index}", quick))
         return _unique(problems)
-    return _unique(_item_problems(payload, profile, ""))
+    return _unique(_item_problems(payload, profile, "", quick))
 
 
 def is_envelope(payload: dict[str, Any]) -> bool:
@@ -152,7 +153,7 @@ def schema_id_for(type_name: str, profile: CaliperProfile) -> str:
     return schema_id(f"caliper/{profile}/entity.json")
 
 
-def _item_problems(item: dict[str, Any], profile: str | None, prefix: str) -> list[Problem]:
+def _item_problems(item: dict[str, Any], profile: str | None, prefix: str, quick: bool) -> list[Problem]:
     unsupported = unsupported_profile(item, prefix)
     if unsupported is not None:
         return [unsupported]
@@ -171,7 +172,7 @@ def _item_problems(item: dict[str, Any], profile: str | None, prefix: str) -> li
     chosen: CaliperProfile = profile if profile is not None else default_profile(item)  # type: ignore[assignment]
     if chosen == "canvas" and is_generic_form(item):
         type_name = "GenericEvent"
-    return problems_of(_validator_for(type_name, chosen), item, prefix)
+    return _validator_for(type_name, chosen).problems(item, prefix, quick=quick)
 
 
 def is_generic_form(item: dict[str, Any]) -> bool:
@@ -182,15 +183,15 @@ def is_generic_form(item: dict[str, Any]) -> bool:
 
 
 @cache
-def _validator(name: str) -> Any:
+def _validator(name: str) -> Compiled:
     if name == "envelope-shell":
-        return schema_store().validator(schema_id("caliper/ims/envelope.json") + "#/$defs/shell")
+        return schema_store().compiled(schema_id("caliper/ims/envelope.json") + "#/$defs/shell")
     raise KeyError(name)
 
 
 @cache
-def _validator_for(type_name: str, profile: CaliperProfile) -> Any:
-    return schema_store().validator(schema_id_for(type_name, profile))
+def _validator_for(type_name: str, profile: CaliperProfile) -> Compiled:
+    return schema_store().compiled(schema_id_for(type_name, profile))
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

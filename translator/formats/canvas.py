@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 from ..errors import Problem
-from ..schema_store import problems_of, schema_id, schema_store
+from ..schema_store import Compiled, schema_id, schema_store
 
 METADATA_ID = schema_id("canvas/metadata.json")
 
@@ -24,29 +24,28 @@ def canvas_event_names() -> frozenset[str]:
 
 
 @cache
-def _event_validator(event_name: str | None) -> Any:
-    """One validator per event type for the whole payload, so one pass reports every problem."""
+def _event_schema(event_name: str | None) -> Compiled:
+    """One schema per event type for the whole payload, so one pass reports every problem."""
     body: dict[str, Any] = {"$ref": body_schema_id(event_name)} if event_name else {"type": "object"}
-    return schema_store().validator_for_schema(
-        {
-            "type": "object",
-            "required": ["metadata", "body"],
-            "x-warnUnknownProperties": True,
-            "properties": {"metadata": {"$ref": METADATA_ID}, "body": body},
-        }
-    )
+    schema = {
+        "type": "object",
+        "required": ["metadata", "body"],
+        "x-warnUnknownProperties": True,
+        "properties": {"metadata": {"$ref": METADATA_ID}, "body": body},
+    }
+    return schema_store().compiled(f"canvas-event:{event_name}", schema)
 
 
-def validate_canvas(payload: Any, custom_events: frozenset[str] = frozenset()) -> list[Problem]:
+def validate_canvas(payload: Any, custom_events: frozenset[str] = frozenset(), *, quick: bool = False) -> list[Problem]:
     """Problems in a Canvas event; `custom_events` are event names a user mapping defines (their
-    body has no shipped schema, so only its metadata is checked)."""
+    body has no shipped schema, so only its metadata is checked). `quick`: see `Compiled.problems`."""
     if not isinstance(payload, dict):
         return [Problem("", f"a Canvas event must be a JSON object, not {type(payload).__name__}", "not-an-object")]
     metadata = payload.get("metadata")
     event_name = metadata.get("event_name") if isinstance(metadata, dict) else None
     if isinstance(event_name, str) and event_name in canvas_event_names():
-        return problems_of(_event_validator(event_name), payload)
-    problems = problems_of(_event_validator(None), payload)
+        return _event_schema(event_name).problems(payload, quick=quick)
+    problems = _event_schema(None).problems(payload, quick=quick)
     if event_name in custom_events:
         return problems
     if isinstance(event_name, str) and not any(p.path == "/metadata/event_name" for p in problems):

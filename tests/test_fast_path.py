@@ -1,0 +1,87 @@
+"""The fast verdict (jsonschema-rs) and the detailed report (jsonschema) agree, schema by schema,
+on the whole corpus, every negative suite, and our own outputs. Only then may a batch trust it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import translator
+import test_canvas_schemas as canvas_suite
+import test_caliper_schemas as caliper_suite
+from corpus import canvas_examples
+from translator.formats.caliper import validate_caliper
+from translator.formats.canvas import validate_canvas
+from translator.schema_store import Compiled, problems_of
+
+
+class Disagreement(AssertionError):
+    pass
+
+
+@pytest.fixture
+def both_verdicts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every schema check also asks the fast validator and fails on a different verdict."""
+    checked = [0]
+
+    def problems(self: Compiled, instance: Any, prefix: str = "", *, quick: bool = False) -> list:
+        found = problems_of(self.detailed, instance, prefix)
+        detailed_ok = not any(p.severity == "error" for p in found)
+        if self.fast.is_valid(instance) != detailed_ok:
+            raise Disagreement(f"fast says {not detailed_ok}, detailed says {detailed_ok}: {[str(p) for p in found][:3]}")
+        checked[0] += 1
+        return found
+
+    monkeypatch.setattr(Compiled, "problems", problems)
+    return checked
+
+
+def canvas_payloads() -> Iterator[Any]:
+    for example in canvas_examples():
+        yield example.payload
+    for _name, base, pointer, value, _path, _rule in canvas_suite.NEGATIVE:
+        payload = canvas_suite._base(base)
+        if value is canvas_suite.DELETE:
+            canvas_suite._delete(payload, pointer)
+        else:
+            canvas_suite._set(payload, pointer, value)
+        yield payload
+
+
+def caliper_payloads() -> Iterator[tuple[Any, str | None]]:
+    for path in caliper_suite.SPEC_FILES:
+        yield json.loads(path.read_text(encoding="utf-8")), "ims"
+    for _file, _index, payload in caliper_suite.CANVAS_EXAMPLES:
+        yield payload, "canvas"
+        yield payload, "ims"
+    for table, profile in ((caliper_suite.NEGATIVE_IMS, "ims"), (caliper_suite.NEGATIVE_CANVAS, "canvas")):
+        for _id, base, ops, _path, _rule in table:
+            yield caliper_suite.mutate(caliper_suite._base(base), *ops), profile
+    translator_ = translator.Translator()
+    for example in canvas_examples():
+        yield translator_.translate(example.payload, validate=False, send_time="2020-01-01T00:00:00.000Z"), None
+
+
+def test_fast_and_detailed_verdicts_agree_on_canvas_events(both_verdicts: list[int]) -> None:
+    for payload in canvas_payloads():
+        validate_canvas(payload)
+    assert both_verdicts[0] >= 170
+
+
+def test_fast_and_detailed_verdicts_agree_on_caliper(both_verdicts: list[int]) -> None:
+    for payload, profile in caliper_payloads():
+        validate_caliper(payload, profile)
+    assert both_verdicts[0] >= 450
+
+
+def test_the_accept_path_is_silent_on_conforming_events_and_detailed_otherwise() -> None:
+    payload = canvas_suite._base("enrollment_created[0]")  # conforms with a warning
+    assert [p.rule for p in translator.validate(payload)] == ["event-time-precision"]
+    from translator.validation import accept_problems
+
+    assert accept_problems(payload, "canvas") == []
+    payload["body"]["enrollment_id"] = 5
+    assert [(p.path, p.rule) for p in accept_problems(payload, "canvas") if p.severity == "error"] == [("/body/enrollment_id", "type")]
