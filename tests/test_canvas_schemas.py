@@ -229,7 +229,7 @@ ID_LEAVES = [
     for section in ("metadata", "body")
     for key, value in example.payload[section].items()
     if (key.endswith("_id") or key == "id") and isinstance(value, str) and re.fullmatch(r"[0-9]+", value)
-    and not re.search(r"sis|lti|uuid|guid", key)  # SIS and LTI ids are free strings, not Canvas ids
+    and not re.search(r"sis|lti|uuid|guid|integration", key)  # SIS, LTI and integration ids are free strings
 ]
 
 

@@ -85,3 +85,18 @@ def test_the_accept_path_is_silent_on_conforming_events_and_detailed_otherwise()
     assert accept_problems(payload, "canvas") == []
     payload["body"]["enrollment_id"] = 5
     assert [(p.path, p.rule) for p in accept_problems(payload, "canvas") if p.severity == "error"] == [("/body/enrollment_id", "type")]
+
+
+def test_the_accept_path_verdict_equals_the_full_verdict_on_every_payload() -> None:
+    from translator.validation import accept_problems, conforms
+
+    checked = 0
+    for payload, profile in caliper_payloads():
+        if profile is not None or not isinstance(payload, dict):
+            continue
+        assert conforms(accept_problems(payload, "caliper")) == conforms(translator.validate(payload, format="caliper"))
+        checked += 1
+    for payload in canvas_payloads():
+        assert conforms(accept_problems(payload, "canvas")) == conforms(translator.validate(payload, format="canvas"))
+        checked += 1
+    assert checked >= 290

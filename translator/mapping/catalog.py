@@ -6,8 +6,9 @@ An ambiguous set of mappings is refused when loaded, never guessed at run time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..errors import MappingError
 from ..resources import data_dir
 from ..schema_store import schema_id, schema_store
 from .converters import Scope
+from .codegen import generate
 from .compiler import DIRECTIVES, CompileState, compile_node
 from .nodes import OMIT, Const, Copy, Expr, MappingRuntimeError, Obj, Pointer, walk
 from .yaml_lines import LineDict, line_of, load_yaml
@@ -62,6 +64,10 @@ class CompiledMapping:
     reverse_rules: tuple[tuple[tuple[str, ...], Expr], ...]
     match: tuple[Pointer, ...]
     vars: dict[str, Any]
+    compiled: Callable[[dict[str, Any], Scope], Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "compiled", generate(self.template, "build_" + re.sub(r"\W", "_", self.canvas_event)))
 
     @property
     def caliper_type(self) -> str | None:
@@ -104,7 +110,7 @@ class CompiledMapping:
 
     def build(self, metadata: dict[str, Any], body: dict[str, Any], host: str | None, scope: Scope) -> dict[str, Any]:
         ctx = {"metadata": metadata, "body": body, "host": host, "shard": scope.shard, "vars": self.vars}
-        return self.template.build(ctx, scope, ())
+        return self.compiled(ctx, scope)
 
     def restore(self, event: dict[str, Any], scope: Scope) -> dict[str, Any]:
         """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules."""
