@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .engine import IdStyle, Target, Translator
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
-from .io.readers import Record
+from .io.readers import Record, parse_line
 from .io.unwrap import Item, unwrap
 from .validation import conforms
 
@@ -52,6 +54,7 @@ class ConvertResult:
     reason: str | None = None
     event_type: str | None = None
     text: str | None = None
+    encoded: bytes | None = None  # with `convert_stream(encode=True)`: the output as compact JSON
 
     @property
     def ok(self) -> bool:
@@ -137,6 +140,7 @@ def convert_stream(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    encode: bool = False,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -145,7 +149,10 @@ def convert_stream(
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp.
+    same input always gives the same output), ``"now"``, or a timestamp. With `encode`, a converted
+    result carries its output as compact JSON bytes in `encoded` (and `output` is None): the
+    serialisation then happens where the conversion did, in the workers, which is what lets
+    several processes outrun one when the output goes straight to a file.
     """
     if to not in ("caliper", "canvas"):
         raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
@@ -154,7 +161,7 @@ def convert_stream(
         raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
     dirs = [str(d) for d in mapping_dirs or ()]
     jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, encode)
     converter = _Converter.build(*settings, translator=translator)  # a bad mapping or JWKS fails now
     records = _as_records(items)
     if workers == 1:
@@ -171,13 +178,14 @@ class _Converter:
     """The conversion of one record, with everything built once per process."""
 
     def __init__(
-        self, translator: Translator, verifier: JwksVerifier | None, to: Target, ids: IdStyle, send_time: SendTime
+        self, translator: Translator, verifier: JwksVerifier | None, to: Target, ids: IdStyle, send_time: SendTime, encode: bool
     ) -> None:
         self.translator = translator
         self.verifier = verifier
         self.to = to
         self.ids = ids
         self.send_time = send_time
+        self.encode = encode
 
     @classmethod
     def build(
@@ -189,18 +197,23 @@ class _Converter:
         to: Target,
         ids: IdStyle,
         send_time: SendTime,
+        encode: bool = False,
         translator: Translator | None = None,
     ) -> _Converter:
         if isinstance(jwks, str):
             verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway)
         else:
             verifier = JwksVerifier(jwks, leeway=leeway) if jwks is not None else None
-        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
+        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time, encode)
 
     def convert(self, record: Record) -> list[ConvertResult]:
-        if record.problem is not None:
-            return [_reject(record.source, record.problem.rule, [record.problem], record.text)]
-        return [self._item(record, item) for item in unwrap(record.payload, self.verifier)]
+        results = []
+        for parsed in parse_line(record):
+            if parsed.problem is not None:
+                results.append(_reject(parsed.source, parsed.problem.rule, [parsed.problem], parsed.text))
+            else:
+                results.extend(self._item(parsed, item) for item in unwrap(parsed.payload, self.verifier))
+        return results
 
     def _item(self, record: Record, item: Item) -> ConvertResult:
         source = record.source + item.suffix
@@ -238,6 +251,8 @@ class _Converter:
         kind = kind or event_type(output)
         if not conforms(output_problems):
             return _reject(source, "invalid-output", [*problems, *output_problems], text, kind)
+        if self.encode:
+            return ConvertResult(source, None, [*problems, *output_problems], event_type=kind, encoded=_encode(output))
         return ConvertResult(source, output, [*problems, *output_problems], event_type=kind)
 
     def _send_time(self, payload: dict[str, Any]) -> str | None:
@@ -271,6 +286,13 @@ def event_type(payload: Any) -> str | None:
     if isinstance(event, dict) and isinstance(event.get("type"), str):
         return f"{event['type']}/{event.get('action')}"
     return None
+
+
+def _encode(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:  # a lone surrogate: escape it as the text writer does
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
 def _dumps(value: Any) -> str:

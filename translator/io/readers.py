@@ -40,6 +40,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, cast
 
+import orjson
+
 from ..errors import Problem
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
@@ -63,24 +65,28 @@ class Record:
     text: str
     payload: Any = None
     problem: Problem | None = None
+    unparsed: bool = False  # a JSON Lines line left for `parse_line`, where it is converted
 
 
-def read_records(paths: Iterable[str], stdin: IO[Any] | None = None, *, skip: Iterable[str] = ()) -> Iterator[Record]:
+def read_records(
+    paths: Iterable[str], stdin: IO[Any] | None = None, *, skip: Iterable[str] = (), lazy: bool = False
+) -> Iterator[Record]:
     """Every record in `paths` (files, directories, ``-`` for `stdin`), in order, streaming.
 
     Files in `skip` are never read, even when a directory holds them: a run writing its output
-    into a directory it reads would otherwise read its own output.
+    into a directory it reads would otherwise read its own output. With `lazy`, JSON Lines lines
+    come `unparsed` (see `parse_line`), so worker processes, not the reader, parse them.
     """
     skipped = {Path(path).resolve() for path in skip}
     for path in paths:
         if path == "-":
-            yield from _read_stream(_binary(stdin if stdin is not None else sys.stdin), "-")
+            yield from _read_stream(_binary(stdin if stdin is not None else sys.stdin), "-", lazy)
         elif Path(path).is_dir():
             for file in input_files(path):
                 if file.resolve() not in skipped:
-                    yield from _read_file(str(file))
+                    yield from _read_file(str(file), lazy)
         elif Path(path).resolve() not in skipped:
-            yield from _read_file(path)
+            yield from _read_file(path, lazy)
 
 
 def input_files(directory: str | Path) -> list[Path]:
@@ -97,15 +103,15 @@ def input_files(directory: str | Path) -> list[Path]:
     return sorted(found)
 
 
-def _read_file(path: str) -> Iterator[Record]:
+def _read_file(path: str, lazy: bool) -> Iterator[Record]:
     with open(path, "rb") as stream:
-        yield from _read_stream(stream, path)
+        yield from _read_stream(stream, path, lazy)
 
 
-def _read_stream(raw: IO[bytes], name: str) -> Iterator[Record]:
+def _read_stream(raw: IO[bytes], name: str, lazy: bool) -> Iterator[Record]:
     stream = _decompressed(raw)
     try:
-        yield from _records(stream, name)
+        yield from _records(stream, name, lazy)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         yield Record(name, "", problem=Problem("", f"the gzip data is corrupt or cut short: {exc}", "undecodable"))
 
@@ -120,7 +126,7 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
 # -- deciding between JSON Lines and a document ---------------------------------------------
 
 
-def _records(stream: IO[bytes], name: str) -> Iterator[Record]:
+def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record]:
     lines = enumerate(stream, start=1)
     consumed: list[bytes] = []  # kept until we know the file is not JSON Lines
     first = _next_content_line(lines, consumed)
@@ -148,11 +154,11 @@ def _records(stream: IO[bytes], name: str) -> Iterator[Record]:
         chunks = itertools.chain([b"".join(consumed)], iter(lambda: stream.read(CHUNK), b""))
         yield from _Document(name, _decoded(chunks)).records()
         return
-    yield from _line_records(name, *first)
+    yield from _line_records(name, *first, lazy)
     if following is not None:
-        yield from _line_records(name, *following)
+        yield from _line_records(name, *following, lazy)
     for number, line in lines:
-        yield from _line_records(name, number, line)
+        yield from _line_records(name, number, line, lazy)
 
 
 def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[bytes]) -> tuple[int, bytes] | None:
@@ -161,6 +167,15 @@ def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[bytes]
         if line.strip():
             return number, line
     return None
+
+
+def _loads(text: str) -> Any:
+    """orjson on the hot path; the standard library for what orjson refuses (integers beyond 64
+    bits, NaN) and for the error message, so results do not depend on which parser ran."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _parse_alone(text: str) -> tuple[Any] | None:
@@ -185,7 +200,7 @@ def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
 # -- JSON Lines -----------------------------------------------------------------------------
 
 
-def _line_records(name: str, number: int, line: bytes) -> Iterator[Record]:
+def _line_records(name: str, number: int, line: bytes, lazy: bool = False) -> Iterator[Record]:
     text = _decode(line).rstrip("\r\n")
     if not text.strip():
         return
@@ -195,12 +210,27 @@ def _line_records(name: str, number: int, line: bytes) -> Iterator[Record]:
         message = f"line {number}, column {bad.start() + 1}: bytes that are not UTF-8"
         yield Record(source, _printable(text), problem=Problem("", message, "undecodable"))
         return
+    if lazy:
+        yield Record(source, text, unparsed=True)
+        return
+    yield from _parse_line(source, number, text)
+
+
+def parse_line(record: Record) -> Iterator[Record]:
+    """The record(s) of an `unparsed` JSON Lines line: what the reader would have produced."""
+    if not record.unparsed:
+        yield record
+        return
+    yield from _parse_line(record.source, int(record.source.rsplit(":", 1)[1]), record.text)
+
+
+def _parse_line(source: str, number: int, text: str) -> Iterator[Record]:
     stripped = text.strip()
     if COMPACT_JWS.match(stripped):
         yield Record(source, stripped, stripped)
         return
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except json.JSONDecodeError as exc:
         yield Record(source, text, problem=_malformed(exc.msg, number, exc.colno, exc.pos >= len(text.rstrip())))
         return

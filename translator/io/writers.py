@@ -10,9 +10,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from types import TracebackType
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any
+
+import orjson
 
 from ..errors import Problem
 
@@ -40,7 +42,23 @@ class JsonWriter:
             )
         self._text = isinstance(self._sink, io.TextIOBase)
 
+    def write_encoded(self, data: bytes) -> None:
+        """Write a value already serialised as compact UTF-8 JSON (by a worker process)."""
+        if self._text:
+            self._emit(("[\n" if self.count == 0 else ",\n") + data.decode() if self.array else data.decode() + "\n")
+        else:
+            self._sink.write((b"[\n" if self.count == 0 else b",\n") + data if self.array else data + b"\n")
+        self.count += 1
+
     def write(self, value: Any) -> None:
+        if not self._text:
+            try:
+                data = orjson.dumps(value)  # the same compact UTF-8 text as below, several times faster
+            except orjson.JSONEncodeError:  # e.g. a lone surrogate: the slower path escapes it
+                data = None
+            if data is not None:
+                self.write_encoded(data)
+                return
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         if self.array:
             text = ("[\n" if self.count == 0 else ",\n") + text

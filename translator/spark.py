@@ -1,0 +1,361 @@
+"""Convert archives too large for one machine on Spark, with the same verdicts as `convert_stream`.
+
+Each partition runs `convert_stream` over its rows, so Spark gives exactly what the CLI gives:
+one result per event, converted or rejected with a reason slug and the problems (see
+`translator.batch` for the reasons). Compiling the mappings takes about a second, so the
+`Translator` is built once per Python worker process and reused by every partition it runs
+(Spark reuses Python workers by default, ``spark.python.worker.reuse``).
+
+A row (or RDD element) is one record: JSON text (``str``, or UTF-8 ``bytes``), a compact JWS, or
+an already parsed payload. Every row yields at least one result, so nothing is lost:
+
+* a row holding one event (the usual JSON Lines archive) yields exactly one result, so
+  ``count(in) == count(converted) + count(rejected)``;
+* a row holding a batch (a JSON array, an SQS response or Lambda batch, a Caliper envelope of
+  several events) yields one result per event, whose source is the row's source plus a suffix
+  (``#2``, ``/Messages/0``, ``/data/1``);
+* a row that is not JSON, empty, blank or null is rejected (``malformed-json``, ``undecodable``),
+  never dropped. (The CLI skips blank lines; here a row is a record, so it is counted.)
+
+A row's source is ``part-<partition>:<n>``, its 1-based position in its partition (Spark packs
+small files together, so this is not a line number), or the value of `source_column` when that is
+not null (e.g. the file path and a row id, see docs/spark.md).
+
+The executors need this package installed (see docs/spark.md); mapping directories must exist on
+every executor, and a JWKS file is read on the driver and shipped with the job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+try:
+    from pyspark import RDD
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import BinaryType, StringType, StructField, StructType
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError("translator.spark needs PySpark: pip install 'canvas-caliper-translator[spark]'") from exc
+
+from .batch import ConvertResult, SendTime, convert_stream
+from .engine import IdStyle, Target, Translator
+from .errors import Problem, TranslatorError
+from .io.jws import DEFAULT_LEEWAY, JwksVerifier
+from .io.readers import _UNDECODABLE, COMPACT_JWS, Record, _malformed, _printable
+
+RESULT_SCHEMA = StructType(
+    [
+        StructField("source", StringType(), False),
+        StructField("status", StringType(), False),  # "converted" or "rejected"
+        StructField("event_type", StringType(), True),
+        StructField("json", StringType(), True),  # the converted event; null when rejected
+        StructField("reason", StringType(), True),  # null when converted
+        StructField("problems", StringType(), False),  # JSON array; a converted row's warnings
+        StructField("text", StringType(), True),  # the original text; null when converted
+    ]
+)
+"""One row per result: `convert_results`' schema, the union of the converted and rejected columns."""
+
+CONVERTED_COLUMNS = ("source", "event_type", "json", "warnings")
+REJECTED_COLUMNS = ("source", "event_type", "reason", "problems", "text")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Everything a partition needs, small and picklable: shipped to the executors with the task."""
+
+    to: Target
+    mapping_dirs: tuple[str, ...]
+    generic: bool
+    ids: IdStyle
+    send_time: SendTime
+    jwks: dict[str, Any] | None
+    leeway: float
+
+
+def convert_rdd(
+    rdd: RDD[Any],
+    to: Target = "caliper",
+    *,
+    mapping_dirs: Iterable[str | Path] | None = None,
+    generic: bool = True,
+    ids: IdStyle = "global",
+    send_time: SendTime = "event",
+    jwks: str | Path | dict[str, Any] | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> RDD[ConvertResult]:
+    """One `ConvertResult` per event in `rdd` (lines, bytes, parsed payloads or `Record`s), lazily.
+
+    The options are `convert_stream`'s. The default ``send_time="event"`` makes the output a pure
+    function of the input, so a recomputed partition (a retried task) gives the same bytes.
+    """
+    settings = _settings(to, mapping_dirs, generic, ids, send_time, jwks, leeway)
+    return rdd.mapPartitionsWithIndex(partial(_convert_items, settings))
+
+
+def convert_results(
+    df: DataFrame,
+    column: str = "value",
+    to: Target = "caliper",
+    *,
+    source_column: str | None = None,
+    mapping_dirs: Iterable[str | Path] | None = None,
+    generic: bool = True,
+    ids: IdStyle = "global",
+    send_time: SendTime = "event",
+    jwks: str | Path | dict[str, Any] | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> DataFrame:
+    """Every result in one DataFrame of `RESULT_SCHEMA`, so a job can write both kinds in one pass.
+
+    `column` holds the records (string or binary; ``value`` is what `spark.read.text` gives);
+    `source_column`, if given, names each row's source (cast to a string) instead of its position.
+    Write it with ``partitionBy("status")``, or persist it before `split_results`: each action on
+    a lazy DataFrame runs the conversion again.
+    """
+    settings = _settings(to, mapping_dirs, generic, ids, send_time, jwks, leeway)
+    kind = _field(df, column).dataType
+    if not isinstance(kind, (StringType, BinaryType)):
+        raise TypeError(
+            f"column {column!r} is {kind.simpleString()}; it must hold JSON text (string or binary), "
+            f"e.g. F.to_json({column!r}) of a struct"
+        )
+    source: Column = F.lit(None).cast("string")
+    if source_column is not None:
+        _field(df, source_column)
+        source = F.col(source_column).cast("string")
+    rows = df.select(source.alias("source"), F.col(column).alias("value")).rdd
+    results = rows.mapPartitionsWithIndex(partial(_convert_rows, settings))
+    return df.sparkSession.createDataFrame(results, RESULT_SCHEMA)
+
+
+def split_results(results: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """(converted, rejected) of a `convert_results` DataFrame, with their own columns.
+
+    converted: ``source, event_type, json, warnings``; rejected: ``source, event_type, reason,
+    problems, text``. `warnings` and `problems` are JSON arrays of ``{path, rule, severity,
+    message}``, as the CLI's rejects file writes them.
+    """
+    status = F.col("status")
+    converted = results.where(status == "converted").select(
+        "source", "event_type", "json", F.col("problems").alias("warnings")
+    )
+    rejected = results.where(status == "rejected").select(*REJECTED_COLUMNS)
+    return converted, rejected
+
+
+def convert_dataframe(
+    df: DataFrame,
+    column: str = "value",
+    to: Target = "caliper",
+    *,
+    source_column: str | None = None,
+    mapping_dirs: Iterable[str | Path] | None = None,
+    generic: bool = True,
+    ids: IdStyle = "global",
+    send_time: SendTime = "event",
+    jwks: str | Path | dict[str, Any] | None = None,
+    leeway: float = DEFAULT_LEEWAY,
+) -> tuple[DataFrame, DataFrame]:
+    """(converted, rejected) DataFrames of the records in `df[column]`; see `convert_results`.
+
+    Both are lazy views of one conversion: using both (two writes, two counts) converts twice
+    unless `df` or `convert_results` is persisted first.
+    """
+    results = convert_results(
+        df,
+        column,
+        to,
+        source_column=source_column,
+        mapping_dirs=mapping_dirs,
+        generic=generic,
+        ids=ids,
+        send_time=send_time,
+        jwks=jwks,
+        leeway=leeway,
+    )
+    return split_results(results)
+
+
+# -- on the driver: check the options before any task runs ------------------------------------
+
+
+def _settings(
+    to: Target,
+    mapping_dirs: Iterable[str | Path] | None,
+    generic: bool,
+    ids: IdStyle,
+    send_time: SendTime,
+    jwks: str | Path | dict[str, Any] | None,
+    leeway: float,
+) -> _Settings:
+    """The options, checked here so a mistake fails the call, not every task of the job."""
+    if to not in ("caliper", "canvas"):
+        raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
+    if ids not in ("global", "local"):
+        raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
+    document: dict[str, Any] | None = None
+    if isinstance(jwks, (str, Path)):
+        try:
+            document = json.loads(Path(jwks).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TranslatorError(f"cannot read the JWKS {jwks}: {exc}") from exc
+    elif jwks is not None:
+        document = dict(jwks)
+    if document is not None:
+        JwksVerifier(document, leeway=leeway)  # raises on a JWKS without a usable key
+    dirs = tuple(str(d) for d in mapping_dirs or ())
+    if dirs and all(Path(d).is_dir() for d in dirs):
+        _translator(dirs, generic)  # a bad mapping fails now; dirs only the executors have are theirs to check
+    return _Settings(to, dirs, generic, ids, send_time, document, leeway)
+
+
+# -- on the executors -----------------------------------------------------------------------
+
+_TRANSLATORS: dict[tuple[tuple[str, ...], bool], Translator] = {}
+
+
+def _translator(dirs: tuple[str, ...], generic: bool) -> Translator:
+    """This process's `Translator` for these settings: compiled once, shared by its partitions."""
+    key = (dirs, generic)
+    if key not in _TRANSLATORS:
+        _TRANSLATORS[key] = Translator(list(dirs), generic=generic)
+    return _TRANSLATORS[key]
+
+
+def _convert_items(settings: _Settings, partition: int, items: Iterable[Any]) -> Iterator[ConvertResult]:
+    return _convert(settings, ((None, item) for item in items), partition)
+
+
+def _convert_rows(settings: _Settings, partition: int, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    for result in _convert(settings, ((row[0], row[1]) for row in rows), partition):
+        yield _row(result)
+
+
+def _convert(settings: _Settings, rows: Iterator[tuple[str | None, Any]], partition: int) -> Iterator[ConvertResult]:
+    first = next(rows, None)
+    if first is None:  # an empty partition builds nothing
+        return
+    records = (
+        record
+        for n, (source, value) in enumerate(itertools.chain([first], rows), start=1)
+        for record in _records(value, source if source is not None else f"part-{partition}:{n}")
+    )
+    yield from convert_stream(
+        records,
+        settings.to,
+        translator=_translator(settings.mapping_dirs, settings.generic),
+        jwks=settings.jwks,
+        ids=settings.ids,
+        send_time=settings.send_time,
+        leeway=settings.leeway,
+    )
+
+
+def _records(value: Any, source: str) -> Iterator[Record]:
+    """The records of one row, as `read_records` reads one line of a JSON Lines file."""
+    if isinstance(value, Record):
+        yield value
+        return
+    if value is None:
+        yield Record(source, "", problem=Problem("", "an empty record (null) is not JSON", "malformed-json"))
+        return
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text = bytes(value).decode("utf-8", "surrogateescape")
+        bad = _UNDECODABLE.search(text)
+        if bad:
+            problem = Problem("", f"column {bad.start() + 1}: bytes that are not UTF-8", "undecodable")
+            yield Record(source, _printable(text), problem=problem)
+            return
+    elif isinstance(value, str):
+        text = value
+    else:  # already parsed
+        yield Record(source, _dumps(value), value)
+        return
+    text = text.removeprefix("\ufeff")
+    stripped = text.strip()
+    if not stripped:
+        yield Record(source, text, problem=Problem("", "an empty record (blank line) is not JSON", "malformed-json"))
+    elif COMPACT_JWS.match(stripped):
+        yield Record(source, stripped, stripped)
+    else:
+        try:
+            parsed = _loads(text)
+        except json.JSONDecodeError as exc:
+            at_end = exc.pos >= len(text.rstrip())
+            yield Record(source, text, problem=_malformed(exc.msg, exc.lineno, exc.colno, at_end))
+            return
+        except RecursionError:
+            yield Record(source, text, problem=Problem("", "JSON nested too deeply", "malformed-json"))
+            return
+        if isinstance(parsed, list):
+            for index, item in enumerate(parsed):
+                yield Record(f"{source}#{index}", _dumps(item), item)
+        else:
+            yield Record(source, text, parsed)
+
+
+def _row(result: ConvertResult) -> tuple[Any, ...]:
+    """A result as a `RESULT_SCHEMA` row."""
+    problems = _storable(_dumps([problem.as_dict() for problem in result.problems]))
+    if result.ok:
+        output = _compact(result.output)
+        return (result.source, "converted", result.event_type, output, None, problems, None)
+    text = _storable(result.text) if result.text is not None else None
+    return (result.source, "rejected", result.event_type, None, result.reason, problems, text)
+
+
+def _loads(text: str) -> Any:
+    """orjson for speed; the standard library for what orjson refuses (integers beyond 64 bits,
+    NaN) and for its error message, so the verdict does not depend on which parser ran."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _compact(value: Any) -> str:
+    """Compact JSON text, as the CLI's writer gives it."""
+    try:
+        return orjson.dumps(value).decode("utf-8")
+    except orjson.JSONEncodeError:  # a lone surrogate or a huge integer: the slower path copes
+        return _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _storable(text: str) -> str:
+    """`text` as Spark can store it: a lone surrogate (from a ``\\udc80`` escape) escaped again."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _field(df: DataFrame, name: str) -> StructField:
+    try:
+        return df.schema[name]
+    except (KeyError, LookupError) as exc:
+        raise TranslatorError(f"the DataFrame has no column {name!r}; it has {', '.join(df.columns)}") from exc
+
+
+__all__ = [
+    "CONVERTED_COLUMNS",
+    "REJECTED_COLUMNS",
+    "RESULT_SCHEMA",
+    "convert_dataframe",
+    "convert_rdd",
+    "convert_results",
+    "split_results",
+]
