@@ -49,7 +49,7 @@ from .batch import ConvertResult, SendTime, convert_stream
 from .engine import IdStyle, Target, Translator
 from .errors import Problem, TranslatorError
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
-from .io.readers import _UNDECODABLE, COMPACT_JWS, Record, _malformed, _printable
+from .io.readers import Record, parse_text, undecodable
 
 RESULT_SCHEMA = StructType(
     [
@@ -270,10 +270,9 @@ def _records(value: Any, source: str) -> Iterator[Record]:
         return
     if isinstance(value, (bytes, bytearray, memoryview)):
         text = bytes(value).decode("utf-8", "surrogateescape")
-        bad = _UNDECODABLE.search(text)
-        if bad:
-            problem = Problem("", f"column {bad.start() + 1}: bytes that are not UTF-8", "undecodable")
-            yield Record(source, _printable(text), problem=problem)
+        rejected = undecodable(source, text)
+        if rejected is not None:
+            yield rejected
             return
     elif isinstance(value, str):
         text = value
@@ -281,26 +280,10 @@ def _records(value: Any, source: str) -> Iterator[Record]:
         yield Record(source, _dumps(value), value)
         return
     text = text.removeprefix("\ufeff")
-    stripped = text.strip()
-    if not stripped:
+    if not text.strip():
         yield Record(source, text, problem=Problem("", "an empty record (blank line) is not JSON", "malformed-json"))
-    elif COMPACT_JWS.match(stripped):
-        yield Record(source, stripped, stripped)
-    else:
-        try:
-            parsed = _loads(text)
-        except json.JSONDecodeError as exc:
-            at_end = exc.pos >= len(text.rstrip())
-            yield Record(source, text, problem=_malformed(exc.msg, exc.lineno, exc.colno, at_end))
-            return
-        except RecursionError:
-            yield Record(source, text, problem=Problem("", "JSON nested too deeply", "malformed-json"))
-            return
-        if isinstance(parsed, list):
-            for index, item in enumerate(parsed):
-                yield Record(f"{source}#{index}", _dumps(item), item)
-        else:
-            yield Record(source, text, parsed)
+        return
+    yield from parse_text(source, text)
 
 
 def _row(result: ConvertResult) -> tuple[Any, ...]:
@@ -311,15 +294,6 @@ def _row(result: ConvertResult) -> tuple[Any, ...]:
         return (result.source, "converted", result.event_type, output, None, problems, None)
     text = _storable(result.text) if result.text is not None else None
     return (result.source, "rejected", result.event_type, None, result.reason, problems, text)
-
-
-def _loads(text: str) -> Any:
-    """orjson for speed; the standard library for what orjson refuses (integers beyond 64 bits,
-    NaN) and for its error message, so the verdict does not depend on which parser ran."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
 
 
 def _compact(value: Any) -> str:

@@ -205,15 +205,22 @@ def _line_records(name: str, number: int, line: bytes, lazy: bool = False) -> It
     if not text.strip():
         return
     source = f"{name}:{number}"
-    bad = _UNDECODABLE.search(text)
-    if bad:
-        message = f"line {number}, column {bad.start() + 1}: bytes that are not UTF-8"
-        yield Record(source, _printable(text), problem=Problem("", message, "undecodable"))
-        return
-    if lazy:
+    rejected = undecodable(source, text, number)
+    if rejected is not None:
+        yield rejected
+    elif lazy:
         yield Record(source, text, unparsed=True)
-        return
-    yield from _parse_line(source, number, text)
+    else:
+        yield from parse_text(source, text, number)
+
+
+def undecodable(source: str, text: str, number: int | None = None) -> Record | None:
+    """The reject of a text decoded with surrogateescape that holds bytes that are not UTF-8."""
+    bad = _UNDECODABLE.search(text)
+    if not bad:
+        return None
+    where = f"line {number}, column {bad.start() + 1}" if number is not None else f"column {bad.start() + 1}"
+    return Record(source, _printable(text), problem=Problem("", f"{where}: bytes that are not UTF-8", "undecodable"))
 
 
 def parse_line(record: Record) -> Iterator[Record]:
@@ -221,10 +228,12 @@ def parse_line(record: Record) -> Iterator[Record]:
     if not record.unparsed:
         yield record
         return
-    yield from _parse_line(record.source, int(record.source.rsplit(":", 1)[1]), record.text)
+    yield from parse_text(record.source, record.text, int(record.source.rsplit(":", 1)[1]))
 
 
-def _parse_line(source: str, number: int, text: str) -> Iterator[Record]:
+def parse_text(source: str, text: str, number: int | None = None) -> Iterator[Record]:
+    """The record(s) of one line of text: a compact JWS, a JSON value (an array gives one record
+    per item), or the reject of malformed JSON, located by `number` when the line has one."""
     stripped = text.strip()
     if COMPACT_JWS.match(stripped):
         yield Record(source, stripped, stripped)
@@ -232,10 +241,12 @@ def _parse_line(source: str, number: int, text: str) -> Iterator[Record]:
     try:
         value = _loads(text)
     except json.JSONDecodeError as exc:
-        yield Record(source, text, problem=_malformed(exc.msg, number, exc.colno, exc.pos >= len(text.rstrip())))
+        line = number if number is not None else exc.lineno
+        yield Record(source, text, problem=_malformed(exc.msg, line, exc.colno, exc.pos >= len(text.rstrip())))
         return
     except RecursionError:
-        yield Record(source, text, problem=Problem("", f"line {number}: JSON nested too deeply", "malformed-json"))
+        where = f"line {number}: " if number is not None else ""
+        yield Record(source, text, problem=Problem("", f"{where}JSON nested too deeply", "malformed-json"))
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
