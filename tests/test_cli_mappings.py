@@ -53,3 +53,9 @@ def test_a_missing_mapping_directory_is_a_usage_error() -> None:
     err = io.StringIO()
     assert run(["mappings", "--mappings", "/nonexistent"], io.StringIO(), io.StringIO(), err) == 2
     assert "not a directory" in err.getvalue()
+
+
+def test_the_lossy_fields_document_is_current() -> None:
+    code, text = mappings("--markdown")
+    assert code == 0
+    assert (ROOT / "docs" / "lossy-fields.md").read_text(encoding="utf-8") == text, "regenerate: translator mappings --markdown > docs/lossy-fields.md"

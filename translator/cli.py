@@ -370,6 +370,7 @@ def _mappings_command(commands: Any) -> None:
     )
     parser.add_argument("--lossy", action="store_true", help="also list the Canvas fields each Caliper form does not carry")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    parser.add_argument("--markdown", action="store_true", help="print the lossy-fields table of docs/lossy-fields.md")
     parser.add_argument(
         "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
     )
@@ -379,13 +380,16 @@ def _mappings_command(commands: Any) -> None:
 
 def _mappings(args: argparse.Namespace, streams: Streams) -> int:
     from .engine import Translator
-    from .mapping.report import mapping_rows
+    from .mapping.report import lossy_markdown, mapping_rows
 
     for directory in args.mappings:
         if not Path(directory).is_dir():
             raise UsageError(f"--mappings {directory}: not a directory")
     rows = mapping_rows(Translator(args.mappings).catalog, generic=not args.no_generic)
     out = streams.stdout
+    if args.markdown:
+        out.write(lossy_markdown(rows))
+        return EXIT_OK
     if args.json:
         for row in rows:
             record = {"event_type": row.event_type, "caliper_type": row.caliper_type, "action": row.action, "origin": row.origin}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
+
+import orjson
 
 from .errors import FormatError, MappingError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
@@ -28,8 +31,13 @@ EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://canvas-caliper-tran
 
 
 def event_id(canvas_event: dict[str, Any]) -> str:
-    canonical = json.dumps(canvas_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, canonical)}"
+    """UUIDv5 of the event's canonical JSON: keys sorted, compact, UTF-8."""
+    try:
+        canonical = orjson.dumps(canvas_event, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # beyond orjson (a lone surrogate, a huge integer): same text, slower
+        canonical = json.dumps(canvas_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
+    # uuid.uuid5 over bytes (Python 3.11's takes only str): SHA-1 of namespace + name, version 5.
+    return f"urn:uuid:{uuid.UUID(bytes=hashlib.sha1(EVENT_ID_NAMESPACE.bytes + canonical).digest()[:16], version=5)}"
 
 
 def canvas_host(metadata: dict[str, Any]) -> str | None:

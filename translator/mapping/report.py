@@ -62,3 +62,20 @@ def mapping_rows(catalog: Catalog, *, generic: bool = True) -> list[MappingRow]:
             )
         )
     return rows
+
+
+def lossy_markdown(rows: list[MappingRow]) -> str:
+    """docs/lossy-fields.md: per event type, what its Caliper form does not carry back."""
+    lines = [
+        "# Canvas fields the Caliper form does not carry",
+        "",
+        "Generated from the shipped mappings by `translator mappings --markdown`; a test keeps it current.",
+        "Caliper -> Canvas restores every other documented field; generic forms restore everything.",
+        "",
+        "| Canvas event | Caliper | mapping | fields not carried |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        lost = ", ".join(f"`{field}`" for field in row.lossy) or "none"
+        lines.append(f"| `{row.event_type}` | {row.caliper_type} {row.action} | {row.origin} | {lost} |")
+    return "\n".join(lines) + "\n"
