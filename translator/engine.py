@@ -12,13 +12,13 @@ from typing import Any, Literal
 
 import orjson
 
-from .errors import FormatError, MappingError, Problem, TranslatorError, UnsupportedEventError, ValidationError
+from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
+from .formats.canvas import canvas_event_names
 from .ids import caliper_time, shard_of
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
-from .formats.canvas import canvas_event_names
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -87,15 +87,9 @@ class Translator:
         send_time: str | None = None,
     ) -> dict[str, Any]:
         """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
-        source = detect_format(payload)
-        if source == "caliper":
-            events = _caliper_events(payload)
-            if len(events) != 1:
-                raise TranslatorError(
-                    f"the envelope holds {len(events)} events; translate() converts one, use translate_all()"
-                )
-        results = list(self.translate_all(payload, to, validate=validate, ids=ids, send_time=send_time))
-        return results[0]
+        if detect_format(payload) == "caliper" and len(events := _caliper_events(payload)) != 1:
+            raise TranslatorError(f"the envelope holds {len(events)} events; translate() converts one, use translate_all()")
+        return next(self.translate_all(payload, to, validate=validate, ids=ids, send_time=send_time))
 
     def translate_all(
         self,
@@ -234,4 +228,4 @@ def translate_all(payload: Any, to: Target = "caliper", **options: Any) -> Itera
     return default_translator().translate_all(payload, to, **options)
 
 
-__all__ = ["MappingError", "Translator", "default_translator", "event_id", "translate", "translate_all"]
+__all__ = ["Translator", "default_translator", "event_id", "translate", "translate_all"]

@@ -75,7 +75,8 @@ def _tag(spec: dict[str, Any], file: str) -> dict[str, Any]:
     tagged = LineDict(spec)
     tagged.line = getattr(spec, "line", 0)
     tagged.key_lines = dict(getattr(spec, "key_lines", {}))
-    tagged.files = {key: file for key in spec}  # type: ignore[attr-defined]
+    known = getattr(spec, "files", {})
+    tagged.files = {key: known.get(key, file) for key in spec}  # type: ignore[attr-defined]
     return tagged
 
 
