@@ -116,6 +116,18 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help=INPUTS_HELP)
 
 
+def _add_mappings_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
+    )
+
+
+def _check_mapping_dirs(args: argparse.Namespace) -> None:
+    for directory in args.mappings:
+        if not Path(directory).is_dir():
+            raise UsageError(f"--mappings {directory}: not a directory")
+
+
 def _check_inputs(args: argparse.Namespace) -> None:
     missing = [path for path in args.paths if path != "-" and not Path(path).exists()]
     if missing:
@@ -219,9 +231,7 @@ def _convert_command(commands: Any) -> None:
     parser.add_argument(
         "--workers", type=_workers, default=1, metavar="N", help="processes to convert on (0: one per CPU; default 1)"
     )
-    parser.add_argument(
-        "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
-    )
+    _add_mappings_option(parser)
     parser.add_argument(
         "--ids", choices=("global", "local"), default="global", help="Canvas id form when converting to Canvas"
     )
@@ -263,9 +273,7 @@ def _send_time(text: str) -> str:
 
 def _convert(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
-    for directory in args.mappings:
-        if not Path(directory).is_dir():
-            raise UsageError(f"--mappings {directory}: not a directory")
+    _check_mapping_dirs(args)
     written = [path for path in (args.output, args.rejects) if path and path != "-"]
     results = convert_stream(
         # Several workers parse JSON Lines themselves and hand back serialised output: the main
@@ -371,9 +379,7 @@ def _mappings_command(commands: Any) -> None:
     parser.add_argument("--lossy", action="store_true", help="also list the Canvas fields each Caliper form does not carry")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     parser.add_argument("--markdown", action="store_true", help="print the lossy-fields table of docs/lossy-fields.md")
-    parser.add_argument(
-        "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
-    )
+    _add_mappings_option(parser)
     parser.add_argument("--no-generic", action="store_true", help="show types without a mapping as unsupported")
     parser.set_defaults(run=_mappings)
 
@@ -382,9 +388,7 @@ def _mappings(args: argparse.Namespace, streams: Streams) -> int:
     from .engine import Translator
     from .mapping.report import lossy_markdown, mapping_rows
 
-    for directory in args.mappings:
-        if not Path(directory).is_dir():
-            raise UsageError(f"--mappings {directory}: not a directory")
+    _check_mapping_dirs(args)
     rows = mapping_rows(Translator(args.mappings).catalog, generic=not args.no_generic)
     out = streams.stdout
     if args.markdown:
