@@ -304,18 +304,39 @@ def _filter(node: j.Filter) -> Evaluate:
     return lambda v: apply(_value(inner(v)), *(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
 
 
+def _apply(function: Evaluate, args: list[Evaluate], kwargs: dict[str, Evaluate], pass_variables: bool = False) -> Evaluate:
+    """`function(v)(*args, **kwargs)` (with the variables first when `pass_variables`); the common
+    shapes (no keywords, one or two arguments) are written out, since this runs for most
+    expressions of most events."""
+    if kwargs or len(args) > 2:
+        if pass_variables:
+            return lambda v: function(v)(v, *(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
+        return lambda v: function(v)(*(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
+    if len(args) == 2:
+        first, second = args
+        if pass_variables:
+            return lambda v: function(v)(v, _value(first(v)), _value(second(v)))
+        return lambda v: function(v)(_value(first(v)), _value(second(v)))
+    if len(args) == 1:
+        (only,) = args
+        if pass_variables:
+            return lambda v: function(v)(v, _value(only(v)))
+        return lambda v: function(v)(_value(only(v)))
+    return (lambda v: function(v)(v)) if pass_variables else (lambda v: function(v)())
+
+
 def _call(node: j.Call) -> Evaluate:
     args, kwargs = _arguments(node)
     if isinstance(node.node, j.Name):
         name = node.node.name
         if name in _WITH_VARIABLES:
             helper = _WITH_VARIABLES[name]
-            return lambda v: helper(v, *(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
+            return _apply(lambda v: helper, args, kwargs, pass_variables=True)
         if name in _PLAIN:
             plain = _PLAIN[name]
-            return lambda v: plain(*(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
+            return _apply(lambda v: plain, args, kwargs)
         raise ExpressionError(f"{name}() is not a helper (helpers: {', '.join(sorted(HELPERS))})")
     if isinstance(node.node, j.Getattr):
         method = _member(_compile(node.node.node), node.node.attr)
-        return lambda v: _value(method(v))(*(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
+        return _apply(lambda v: _value(method(v)), args, kwargs)
     raise ExpressionError("only helpers and string or dict methods can be called")
