@@ -37,7 +37,7 @@ from .io.unwrap import Item, unwrap
 from .validation import conforms
 
 SendTime = str  # "event", "now" or a timestamp
-CHUNKSIZE = 32
+CHUNKSIZE = 256  # records per task: large enough that the pool's bookkeeping stays out of the way
 
 
 @dataclass(frozen=True, slots=True)
