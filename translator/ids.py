@@ -118,8 +118,14 @@ def parse_time(text: str) -> datetime:
     return stamp
 
 
+_CALIPER_TIME = re.compile(r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$")
+
+
 def caliper_time(text: str) -> str:
     """`YYYY-MM-DDTHH:mm:ss.SSSZ` in UTC, as Caliper 1.1 requires."""
+    if isinstance(text, str) and _CALIPER_TIME.match(text):
+        datetime.fromisoformat(text[:-1])  # a real date (no 31 February), or ValueError
+        return text  # already so, as every current Canvas event_time is
     stamp = parse_time(text)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 

@@ -337,6 +337,24 @@ def _call(node: j.Call) -> Evaluate:
             return _apply(lambda v: plain, args, kwargs)
         raise ExpressionError(f"{name}() is not a helper (helpers: {', '.join(sorted(HELPERS))})")
     if isinstance(node.node, j.Getattr):
+        if node.node.attr == "get" and not kwargs and all(isinstance(a, j.Const) for a in node.args):
+            return _dict_get(_compile(node.node.node), [a.value for a in node.args])  # type: ignore[attr-defined]
         method = _member(_compile(node.node.node), node.node.attr)
         return _apply(lambda v: _value(method(v)), args, kwargs)
     raise ExpressionError("only helpers and string or dict methods can be called")
+
+
+def _dict_get(target: Evaluate, constants: list[Any]) -> Evaluate:
+    """`x.get('key'[, default])`, the commonest call in the mappings, without the general path."""
+    if not 1 <= len(constants) <= 2:
+        raise ExpressionError("get() takes a key and an optional default")
+    key, default = constants[0], constants[1] if len(constants) == 2 else None
+    method = _member(target, "get")
+
+    def get(v: Variables) -> Any:
+        obj = target(v)
+        if obj.__class__ is dict and "get" not in obj:
+            return obj.get(key, default)
+        return _value(method(v))(*constants)
+
+    return get
