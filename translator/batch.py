@@ -14,6 +14,7 @@ Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, 
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing
 import os
@@ -232,8 +233,8 @@ class _Converter:
             unknown = any(p.rule == "unknown-event" and p.is_error for p in problems)
             return _reject(source, "unknown-event" if unknown else "invalid-input", problems, text, kind)
         try:
-            output = self.translator.translate(
-                payload, self.to, validate=False, ids=self.ids, send_time=self._send_time(payload)
+            output = self.translator.convert_checked(
+                payload, source_format, self.to, ids=self.ids, send_time=self._send_time(payload)
             )
         except UnsupportedEventError as exc:
             return _reject(
@@ -309,34 +310,49 @@ def _start_worker(settings: tuple[Any, ...]) -> None:
     global _WORKER
     if _WORKER is None:
         _WORKER = _Converter.build(*settings)
+    gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
 
 
-def _convert_in_worker(record: Record) -> list[ConvertResult]:
+def _convert_in_worker(chunk: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A chunk of records, as plain tuples both ways: they cross between processes several times
+    faster than the dataclasses, and the main process is the one that runs short of time."""
     assert _WORKER is not None
-    return _WORKER.convert(record)
+    return [astuple_result(result) for fields in chunk for result in _WORKER.convert(Record(*fields))]
+
+
+def astuple_result(result: ConvertResult) -> tuple[Any, ...]:
+    return (result.source, result.output, result.problems, result.reason, result.event_type, result.text, result.encoded)
 
 
 def _parallel(
     records: Iterator[Record], converter: _Converter, settings: tuple[Any, ...], workers: int, chunksize: int
 ) -> Iterator[ConvertResult]:
-    """`Pool.imap` keeps the order; a semaphore keeps it from reading the whole input ahead.
+    """`Pool.imap` over chunks keeps the order; a semaphore keeps it from reading far ahead.
 
     Reading happens in the pool's feeder thread; an error there (a file that cannot be read) is
     raised here once the records read before it have all been converted.
     """
-    window = threading.BoundedSemaphore(workers * chunksize * 4)
+    window = threading.BoundedSemaphore(workers * 4)  # chunks in flight
     stop = threading.Event()
     failures: list[Exception] = []
 
-    def feed() -> Iterator[Record]:
+    def feed() -> Iterator[list[tuple[Any, ...]]]:
+        chunk: list[tuple[Any, ...]] = []
         try:
             for record in records:
+                chunk.append((record.source, record.text, record.payload, record.problem, record.unparsed))
+                if len(chunk) < chunksize:
+                    continue
                 while not window.acquire(timeout=0.1):
                     if stop.is_set():
                         return
-                yield record
+                yield chunk
+                chunk = []
         except Exception as exc:  # noqa: BLE001 - re-raised in the consuming thread
             failures.append(exc)
+        if chunk:
+            window.acquire()
+            yield chunk
 
     global _WORKER
     _WORKER = converter  # forked workers inherit it; others build their own from `settings`
@@ -345,9 +361,10 @@ def _parallel(
     finally:
         _WORKER = None
     try:
-        for results in pool.imap(_convert_in_worker, feed(), chunksize):
+        for results in pool.imap(_convert_in_worker, feed()):
             window.release()
-            yield from results
+            for fields in results:
+                yield ConvertResult(*fields)
         pool.close()
     finally:
         stop.set()

@@ -124,6 +124,20 @@ class Translator:
                 self._check(output, "canvas", "output")
             yield output
 
+    def convert_checked(
+        self, payload: Any, source: str, to: Target, *, ids: IdStyle = "global", send_time: str | None = None
+    ) -> dict[str, Any]:
+        """One event whose format is known (`source`) and already checked: the batch's path,
+        with neither detection nor validation done again."""
+        if source == to:
+            return payload  # type: ignore[no-any-return]
+        if source == "canvas":
+            return self._to_caliper(payload, send_time)
+        events = _caliper_events(payload)
+        if len(events) != 1:
+            raise TranslatorError(f"the envelope holds {len(events)} events; convert them one by one")
+        return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "")
+
     def problems(self, payload: Any, format: str) -> list[Problem]:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
         unsaid; use `translator.validate` for those), every problem when it does not."""
@@ -158,7 +172,7 @@ class Translator:
             event = mapping.build(metadata, body, host, scope)
         except MappingRuntimeError as exc:
             raise ValidationError("the mapping could not be applied", [_runtime_problem(exc, "")]) from None
-        event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **_in_reading_order(event)}
+        event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **event}
         return {"sensor": f"http://{host}/", "sendTime": send_time or _now(), "dataVersion": CALIPER_CONTEXT, "data": [event]}
 
     def _to_canvas(self, event: Any, ids: IdStyle, prefix: str) -> dict[str, Any]:
@@ -180,16 +194,6 @@ class Translator:
             raise ValidationError("the mapping could not be reversed", [_runtime_problem(exc, prefix)]) from None
         restored["metadata"].setdefault("event_name", mapping.canvas_event if mapping.canvas_event != "*" else extensions.get("event_name"))
         return restored
-
-
-_READING_ORDER = ("type", "actor", "action", "object", "eventTime", "generated", "target", "referrer", "edApp", "group", "membership", "session", "federatedSession", "extensions")
-
-
-def _in_reading_order(event: dict[str, Any]) -> dict[str, Any]:
-    """Caliper's documented property order, so people can read the output (mapping order is for reuse)."""
-    ordered = {key: event[key] for key in _READING_ORDER if key in event}
-    ordered.update((key, value) for key, value in event.items() if key not in ordered)
-    return ordered
 
 
 def _first_canvas_id(event: dict[str, Any]) -> str | None:

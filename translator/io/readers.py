@@ -202,14 +202,19 @@ def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
 
 def _line_records(name: str, number: int, line: bytes, lazy: bool = False) -> Iterator[Record]:
     text = _decode(line).rstrip("\r\n")
-    if not text.strip():
+    if not text or text.isspace():
         return
     source = f"{name}:{number}"
+    if lazy:  # checked and parsed where it is converted (`parse_line`)
+        yield Record(source, text, unparsed=True)
+    else:
+        yield from _checked_line(source, text, number)
+
+
+def _checked_line(source: str, text: str, number: int) -> Iterator[Record]:
     rejected = undecodable(source, text, number)
     if rejected is not None:
         yield rejected
-    elif lazy:
-        yield Record(source, text, unparsed=True)
     else:
         yield from parse_text(source, text, number)
 
@@ -228,7 +233,7 @@ def parse_line(record: Record) -> Iterator[Record]:
     if not record.unparsed:
         yield record
         return
-    yield from parse_text(record.source, record.text, int(record.source.rsplit(":", 1)[1]))
+    yield from _checked_line(record.source, record.text, int(record.source.rsplit(":", 1)[1]))
 
 
 def parse_text(source: str, text: str, number: int | None = None) -> Iterator[Record]:
