@@ -330,7 +330,7 @@ class _Stub:
     def __init__(self, outcome: Any) -> None:
         self.outcome = outcome
 
-    def translate(self, payload: Any, to: str, **options: Any) -> dict[str, Any]:
+    def convert_checked(self, payload: Any, source: str, to: str, **options: Any) -> dict[str, Any]:
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome
