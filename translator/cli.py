@@ -396,7 +396,7 @@ def _mappings(args: argparse.Namespace, streams: Streams) -> int:
         return EXIT_OK
     if args.json:
         for row in rows:
-            record = {"event_type": row.event_type, "caliper_type": row.caliper_type, "action": row.action, "origin": row.origin}
+            record: dict[str, Any] = {"event_type": row.event_type, "caliper_type": row.caliper_type, "action": row.action, "origin": row.origin}
             if args.lossy:
                 record["lossy"] = list(row.lossy)
             out.write(json.dumps(record) + "\n")

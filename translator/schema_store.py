@@ -23,6 +23,7 @@ from referencing.exceptions import NoSuchResource
 
 from .errors import Problem, TranslatorError
 
+_rs: Any
 try:  # the fast verdict is optional: without it every check takes the detailed path
     import jsonschema_rs as _rs
 except ImportError:  # pragma: no cover - jsonschema-rs is a dependency; this guards odd platforms

@@ -293,7 +293,7 @@ def _compare(node: j.Compare) -> Evaluate:
 def _arguments(node: j.Filter | j.Call) -> tuple[list[Evaluate], dict[str, Evaluate]]:
     if node.dyn_args is not None or node.dyn_kwargs is not None:
         raise ExpressionError("*args and **kwargs are not supported")
-    return [_compile(a) for a in node.args], {kw.key: _compile(kw.value) for kw in node.kwargs}
+    return [_compile(a) for a in node.args], {str(kw.key): _compile(kw.value) for kw in node.kwargs}
 
 
 def _filter(node: j.Filter) -> Evaluate:

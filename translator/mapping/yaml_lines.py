@@ -68,7 +68,7 @@ def line_of(document: Any, path: list[str | int]) -> int | None:
     node = document
     for part in path:
         if isinstance(node, LineDict) and part in node:
-            line = node.key_lines.get(part, line)
+            line = node.key_lines.get(str(part), line)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
