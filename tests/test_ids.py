@@ -73,8 +73,3 @@ def test_unknown_role_is_an_error() -> None:
 )
 def test_caliper_time(canvas: str, caliper: str) -> None:
     assert ids.caliper_time(canvas) == caliper
-
-
-def test_canvas_time_keeps_milliseconds_only_when_set() -> None:
-    assert ids.canvas_time("2018-10-09T21:07:33.000Z") == "2018-10-09T21:07:33Z"
-    assert ids.canvas_time("2018-10-09T21:07:33.120Z") == "2018-10-09T21:07:33.120Z"

@@ -317,10 +317,10 @@ def _convert_in_worker(chunk: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """A chunk of records, as plain tuples both ways: they cross between processes several times
     faster than the dataclasses, and the main process is the one that runs short of time."""
     assert _WORKER is not None
-    return [astuple_result(result) for fields in chunk for result in _WORKER.convert(Record(*fields))]
+    return [_as_tuple(result) for fields in chunk for result in _WORKER.convert(Record(*fields))]
 
 
-def astuple_result(result: ConvertResult) -> tuple[Any, ...]:
+def _as_tuple(result: ConvertResult) -> tuple[Any, ...]:
     return (result.source, result.output, result.problems, result.reason, result.event_type, result.text, result.encoded)
 
 

@@ -128,11 +128,3 @@ def caliper_time(text: str) -> str:
         return text  # already so, as every current Canvas event_time is
     stamp = parse_time(text)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-
-
-def canvas_time(text: str) -> str:
-    """A Caliper time back in Canvas's body form: seconds precision unless milliseconds are set."""
-    stamp = parse_time(text)
-    if stamp.microsecond:
-        return caliper_time(text)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -206,10 +206,6 @@ class SchemaStore:
             self._fast_registry = _rs.Registry([(uri, self.registry.contents(uri)) for uri in sorted(self.ids)])
         return _rs.validator_for(schema, registry=self._fast_registry)
 
-    def problems(self, schema_id: str, instance: Any, prefix: str = "") -> list[Problem]:
-        return problems_of(self.validator(schema_id), instance, prefix)
-
-
 def problems_of(validator: Any, instance: Any, prefix: str = "") -> list[Problem]:
     """Every problem `validator` finds in `instance`, paths prefixed with the JSON Pointer `prefix`."""
     found: list[Problem] = []

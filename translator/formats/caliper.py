@@ -171,10 +171,13 @@ def _item_problems(item: dict[str, Any], profile: str | None, prefix: str, quick
                 "unknown-type",
             )
         ]
+    return _validator_for(*_route(item, type_name, profile)).problems(item, prefix, quick=quick)
+
+
+def _route(item: dict[str, Any], type_name: str, profile: str | None) -> tuple[str, CaliperProfile]:
+    """The schema (by type name) and profile an item of a known type is checked against."""
     chosen: CaliperProfile = profile if profile is not None else default_profile(item)  # type: ignore[assignment]
-    if chosen == "canvas" and is_generic_form(item):
-        type_name = "GenericEvent"
-    return _validator_for(type_name, chosen).problems(item, prefix, quick=quick)
+    return ("GenericEvent" if chosen == "canvas" and is_generic_form(item) else type_name), chosen
 
 
 def is_generic_form(item: dict[str, Any]) -> bool:
@@ -195,8 +198,7 @@ def _whole_envelope_conforms(payload: dict[str, Any], profile: str | None) -> bo
         type_name = item.get("type")
         if not isinstance(type_name, str) or type_name not in EVENT_TYPES or unsupported_profile(item) is not None:
             return False
-        chosen = profile if profile is not None else default_profile(item)
-        routes.add(("GenericEvent" if chosen == "canvas" and is_generic_form(item) else type_name, chosen))
+        routes.add(_route(item, type_name, profile))
     if len(routes) != 1:
         return False
     compiled = _envelope_of(*routes.pop())

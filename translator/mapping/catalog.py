@@ -20,7 +20,7 @@ from ..schema_store import schema_id, schema_store
 from .converters import Scope
 from .codegen import generate
 from .compiler import DIRECTIVES, CompileState, compile_node
-from .nodes import OMIT, Const, Copy, Expr, MappingRuntimeError, Obj, Pointer, walk
+from .nodes import OMIT, Const, Copy, Expr, MappingRuntimeError, Obj, Pointer, lookup, walk
 from .yaml_lines import LineDict, line_of, load_yaml
 
 GENERIC = "*"
@@ -30,20 +30,6 @@ READING_ORDER = ("type", "actor", "action", "object", "eventTime", "generated", 
                  "membership", "session", "federatedSession", "extensions")  # fmt: skip
 PRESENT = object()
 _CONSTRAINED = (("type",), ("action",), ("object", "type"))
-
-
-def _get(document: Any, pointer: Pointer) -> Any:
-    value = document
-    for key in pointer:
-        if isinstance(value, dict):
-            value = value.get(key, OMIT)
-        elif isinstance(value, list) and isinstance(key, int) and key < len(value):
-            value = value[key]
-        else:
-            return OMIT
-        if value is OMIT or value is None:
-            return OMIT
-    return value
 
 
 def _set(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -123,7 +109,7 @@ class CompiledMapping:
         for at, copy, optional in self.copies():
             if copy.path[0] not in restored or copy.path in written or copy.converter and copy.converter.inverse is None:
                 continue
-            value = _get(event, at)
+            value = lookup(event, at)
             if value is OMIT or value == copy.default:
                 continue
             try:
@@ -191,12 +177,12 @@ class Catalog:
     def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> bool:
         for pointer, expected in constraints.items():
             if pointer[-1] == "#kind":
-                value = _get(event, pointer[:-1])
+                value = lookup(event, pointer[:-1])
                 prefix = f"urn:instructure:canvas:{expected}:"
                 if not (isinstance(value, str) and value.startswith(prefix)):
                     return False
                 continue
-            value = _get(event, pointer)
+            value = lookup(event, pointer)
             if value is OMIT or (expected is not PRESENT and value != expected):
                 return False
         return True

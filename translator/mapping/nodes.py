@@ -29,13 +29,17 @@ class MappingRuntimeError(ValueError):
         self.source = source
 
 
-def lookup(root: Any, path: tuple[str, ...]) -> Any:
-    """The value at a dotted path, or OMIT when any step is missing or null."""
+def lookup(root: Any, path: Pointer) -> Any:
+    """The value at `path` (keys, and list indices for Caliper pointers), or OMIT when any step
+    is missing or null."""
     value = root
     for key in path:
-        if not isinstance(value, dict):
+        if isinstance(value, dict):
+            value = value.get(key, OMIT)
+        elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+            value = value[key]
+        else:
             return OMIT
-        value = value.get(key, OMIT)
         if value is OMIT or value is None:
             return OMIT
     return value
