@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import json
+import uuid
 from pathlib import Path
 
 import pytest
 
 import translator
 from corpus import canvas_examples
-from translator.engine import event_id
+from translator.engine import EVENT_ID_NAMESPACE, event_id
 
 EXAMPLES = {example.label: example.payload for example in canvas_examples()}
 
@@ -96,6 +98,8 @@ def test_same_input_same_event_id_and_different_input_different_id() -> None:
     changed["body"]["score"] = 4
     assert translator.translate(changed)["data"][0]["id"] != first
     assert first.startswith("urn:uuid:") and first[9 + 14] == "5"  # a version-5 UUID
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert first == f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, canonical)}"  # exactly RFC 4122's UUIDv5
 
 
 def test_send_time_is_the_conversion_time_unless_given() -> None:

@@ -218,40 +218,43 @@ class _Converter:
 
     def _item(self, record: Record, item: Item) -> ConvertResult:
         source = record.source + item.suffix
-        text = record.text if not item.suffix and record.text else _dumps(item.original)
+
+        def reject(reason: str, problems: list[Problem], kind: str | None = None) -> ConvertResult:
+            # The original text, serialised only for a reject: most records never need it.
+            text = record.text if not item.suffix and record.text else _dumps(item.original)
+            return _reject(source, reason, problems, text, kind)
+
         if item.problem is not None:
-            return _reject(source, item.problem.rule, [item.problem], text)
+            return reject(item.problem.rule, [item.problem])
         payload = item.payload
         kind = event_type(payload)
         try:
             source_format = detect_format(payload)
         except FormatError as exc:
             rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
-            return _reject(source, "unknown-format", [Problem("", str(exc), rule)], text)
+            return reject("unknown-format", [Problem("", str(exc), rule)])
         problems = self.translator.problems(payload, source_format)
         if not conforms(problems):
             unknown = any(p.rule == "unknown-event" and p.is_error for p in problems)
-            return _reject(source, "unknown-event" if unknown else "invalid-input", problems, text, kind)
+            return reject("unknown-event" if unknown else "invalid-input", problems, kind)
         try:
             output = self.translator.convert_checked(
                 payload, source_format, self.to, ids=self.ids, send_time=self._send_time(payload)
             )
         except UnsupportedEventError as exc:
-            return _reject(
-                source, "unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")], text, kind
-            )
+            return reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")], kind)
         except ValidationError as exc:
             failed = exc.problems or [Problem("", str(exc), "mapping")]
-            return _reject(source, "mapping-failed", [*problems, *failed], text, kind)
+            return reject("mapping-failed", [*problems, *failed], kind)
         except TranslatorError as exc:
-            return _reject(source, "invalid-input", [*problems, Problem("", str(exc), "translate")], text, kind)
+            return reject("invalid-input", [*problems, Problem("", str(exc), "translate")], kind)
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch
             problem = Problem("", f"{type(exc).__name__}: {exc}", "internal-error")
-            return _reject(source, "internal-error", [*problems, problem], text, kind)
+            return reject("internal-error", [*problems, problem], kind)
         output_problems = self.translator.problems(output, self.to)
         kind = kind or event_type(output)
         if not conforms(output_problems):
-            return _reject(source, "invalid-output", [*problems, *output_problems], text, kind)
+            return reject("invalid-output", [*problems, *output_problems], kind)
         if self.encode:
             return ConvertResult(source, None, [*problems, *output_problems], event_type=kind, encoded=_encode(output))
         return ConvertResult(source, output, [*problems, *output_problems], event_type=kind)

@@ -12,11 +12,16 @@ from datetime import datetime, timezone
 SHARD_FACTOR = 10_000_000_000_000
 URN_PREFIX = "urn:instructure:canvas:"
 
-_DIGITS = re.compile(r"^[0-9]{1,20}$")
+
+def is_canvas_id(value: object) -> bool:
+    """An integer, or 1 to 20 ASCII digits (what the schemas' `^[0-9]{1,20}$` accepts)."""
+    if isinstance(value, str):
+        return 0 < len(value) <= 20 and value.isascii() and value.isdigit()
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _as_int(value: str | int) -> int:
-    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and _DIGITS.match(value))):
+    if not is_canvas_id(value):
         raise ValueError(f"{value!r} is not a Canvas id (a string of digits)")
     return int(value)
 
@@ -41,18 +46,9 @@ def local_id(value: str | int) -> str:
 def shard_of(*candidates: object) -> int | None:
     """The first non-zero shard among global ids in `candidates` (metadata ids); None if none is global."""
     for candidate in candidates:
-        if isinstance(candidate, (str, int)) and not isinstance(candidate, bool):
-            try:
-                shard = split_global_id(candidate)[0]
-            except ValueError:
-                continue
-            if shard:
-                return shard
+        if is_canvas_id(candidate) and (shard := split_global_id(candidate)[0]):  # type: ignore[arg-type]
+            return shard
     return None
-
-
-def is_canvas_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and bool(_DIGITS.match(value))
 
 
 def urn(kind: str, value: str | int, shard: int | None = None) -> str:

@@ -66,8 +66,8 @@ def unwrap(payload: Any, verifier: JwksVerifier | None = None) -> Iterator[Item]
 
 
 def _unwrap(value: Any, suffix: str, original: Any, verifier: JwksVerifier | None, depth: int) -> Iterator[Item]:
-    if depth > MAX_DEPTH:
-        yield Item(suffix, value, original)
+    if depth > MAX_DEPTH or (isinstance(value, dict) and isinstance(value.get("metadata"), dict)):
+        yield Item(suffix, value, original)  # too deep, or a Canvas event (the commonest case): as it is
     elif isinstance(value, str) and COMPACT_JWS.match(value.strip()):
         yield from _signed(value.strip(), suffix, original, verifier, depth)
     elif not isinstance(value, dict):

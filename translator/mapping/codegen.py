@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .converters import Scope
-from .expressions import ExpressionError
+from .expressions import ERRORS, RUNTIME, failure
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
 
 Built = Callable[[dict[str, Any], Scope], Any]
@@ -21,8 +21,11 @@ Built = Callable[[dict[str, Any], Scope], Any]
 class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.constants: dict[str, Any] = {"OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "ExpressionError": ExpressionError}
+        self.constants: dict[str, Any] = {
+            **RUNTIME, "OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "EXPRESSION_ERRORS": ERRORS,
+        }  # fmt: skip
         self.counter = 0
+        self.roots: dict[str, str] = {}
 
     def name(self, prefix: str) -> str:
         self.counter += 1
@@ -32,6 +35,12 @@ class _Writer:
         name = self.name(prefix)
         self.constants[name] = value
         return name
+
+    def root(self, name: str) -> str:
+        """The local holding `ctx[name]` when it is an object, else an empty one."""
+        if name not in self.roots:
+            self.roots[name] = f"root{len(self.roots)}"
+        return self.roots[name]
 
     def emit(self, indent: int, line: str) -> None:
         self.lines.append("    " * indent + line)
@@ -43,15 +52,18 @@ def _fail_convert(node: Copy, value: Any, exc: Exception, at: Pointer) -> Mappin
 
 
 def _fail_expression(node: Expr, exc: Exception, at: Pointer) -> MappingRuntimeError:
-    return MappingRuntimeError(str(exc), origin=node.origin, output=at)
+    return MappingRuntimeError(str(failure(node.text, exc)), origin=node.origin, output=at)
 
 
 def _lookup(writer: _Writer, indent: int, target: str, path: tuple[str, ...]) -> None:
-    """`target = ctx[path...]`, OMIT when a step is missing, null or not an object."""
-    writer.emit(indent, f"{target} = ctx.get({path[0]!r})")
-    for key in path[1:]:
+    """`target = ctx[path...]`, None when a step is missing, null or not an object. The
+    variables' objects (`metadata`, `body`) are looked up once per event, at the top."""
+    if len(path) == 1:
+        writer.emit(indent, f"{target} = ctx.get({path[0]!r})")
+        return
+    writer.emit(indent, f"{target} = {writer.root(path[0])}.get({path[1]!r})")
+    for key in path[2:]:
         writer.emit(indent, f"{target} = {target}.get({key!r}) if isinstance({target}, dict) else None")
-    writer.emit(indent, f"if {target} is None: {target} = OMIT")
 
 
 def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) -> None:  # noqa: C901
@@ -60,22 +72,22 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
         writer.emit(indent, f"{target} = {writer.constant(node.value)}")
     elif isinstance(node, Copy):
         _lookup(writer, indent, target, node.path)
-        default = writer.constant(node.default)
+        default = "OMIT" if node.default is OMIT else writer.constant(node.default)
+        writer.emit(indent, f"if {target} is None: {target} = {default}")
         if node.converter is None:
-            writer.emit(indent, f"if {target} is OMIT: {target} = {default}")
             return
         forward, me, where = writer.constant(node.converter.forward, "f"), writer.constant(node, "n"), writer.constant(at, "p")
-        writer.emit(indent, f"if {target} is OMIT: {target} = {default}")
         writer.emit(indent, "else:")
         writer.emit(indent + 1, "try:")
         writer.emit(indent + 2, f"{target} = {forward}({target}, scope)")
         writer.emit(indent + 1, "except (ValueError, TypeError) as exc:")
         writer.emit(indent + 2, f"raise fail_convert({me}, {target}, exc, {where}) from None")
     elif isinstance(node, Expr):
-        evaluate, me, where = writer.constant(node.evaluate, "e"), writer.constant(node, "n"), writer.constant(at, "p")
+        me, where = writer.constant(node, "n"), writer.constant(at, "p")
+        writer.constants.update(node.expression.names)
         writer.emit(indent, "try:")
-        writer.emit(indent + 1, f"{target} = {evaluate}(ctx)")
-        writer.emit(indent, "except ExpressionError as exc:")
+        writer.emit(indent + 1, f"{target} = {node.expression.python}")
+        writer.emit(indent, "except EXPRESSION_ERRORS as exc:")
         writer.emit(indent + 1, f"raise fail_expression({me}, exc, {where}) from None")
         writer.emit(indent, f"if {target} is None: {target} = OMIT")
     elif isinstance(node, Obj):
@@ -89,6 +101,9 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
             body = indent + 1
         writer.emit(body, f"{target} = {{}}")
         for key, child in node.items:
+            if isinstance(child, Const) and child.value is not OMIT:
+                writer.emit(body, f"{target}[{key!r}] = {writer.constant(child.value)}")
+                continue
             value = writer.name("v")
             _node(writer, body, child, value, (*at, key))
             writer.emit(body, f"if {value} is not OMIT: {target}[{key!r}] = {value}")
@@ -112,8 +127,15 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
 def generate(template: Obj, name: str = "build") -> Built:
     """One function `(ctx, scope) -> event` equivalent to `template.build(ctx, scope, ())`."""
     writer = _Writer()
-    writer.emit(0, f"def {name}(ctx, scope):")
     _node(writer, 1, template, "result", ())
+    body = writer.lines
+    writer.lines = []
+    writer.emit(0, f"def {name}(ctx, scope):")
+    writer.emit(1, "v = ctx  # the name the expressions' source uses for the variables")
+    for key, local in writer.roots.items():
+        writer.emit(1, f"{local} = ctx.get({key!r})")
+        writer.emit(1, f"if not isinstance({local}, dict): {local} = {{}}")
+    writer.lines += body
     writer.emit(1, "return result")
     namespace = dict(writer.constants)
     exec(compile("\n".join(writer.lines), f"<mapping {name}>", "exec"), namespace)  # noqa: S102 - our own generated code

@@ -1,16 +1,19 @@
-"""Mapping expressions: Jinja2 syntax, compiled once into plain Python closures.
+"""Mapping expressions: Jinja2 syntax, compiled once into plain Python source.
 
 Jinja2 parses each expression; instead of rendering it through a template context on every event
-(most of a conversion's time when we measured), the parsed tree is compiled here into nested
-closures over a small, closed set of operations. That set is the sandbox: names resolve to the
-event's variables or our helpers, attribute access reads dict keys or calls a short list of
-string and dict methods, and nothing else is reachable. As with Jinja's StrictUndefined, using a
-missing value is an error, never a silent null: only `is defined` / `is undefined` may look at it.
+(most of a conversion's time when we measured), the parsed tree is translated here into one Python
+expression over the event's variables `v`, built from a small, closed set of operations. That set
+is the sandbox: names resolve to the event's variables or our helpers, attribute access reads dict
+keys or calls a short list of string and dict methods, and nothing else is reachable. The mapping
+code generator inlines that source into a mapping's function; `Expression` also evaluates it alone.
+As with Jinja's StrictUndefined, using a missing value is an error, never a silent null: only
+`is defined` / `is undefined` and the type tests may look at one.
 """
 
 from __future__ import annotations
 
-import operator
+import itertools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,26 +24,19 @@ from .. import ids
 from .converters import Scope, canvas_id
 
 Variables = dict[str, Any]
-Evaluate = Callable[[Variables], Any]
 
 
 class ExpressionError(ValueError):
     pass
 
 
-class _Undefined:
-    """A name or key that is not there; any use but a definedness test raises."""
-
-    __slots__ = ("what",)
-
-    def __init__(self, what: str) -> None:
-        self.what = what
+# What a failing operation may raise; `failure` turns each into an ExpressionError naming the expression.
+ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError)
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, _Undefined):
-        raise ExpressionError(f"{value.what} is undefined (guard it with `is defined`)")
-    return value
+def failure(source: str, exc: Exception) -> ExpressionError:
+    detail = str(exc) if isinstance(exc, ExpressionError) else f"{type(exc).__name__}: {exc}"
+    return ExpressionError(f"expression {source!r} failed: {detail}")
 
 
 # -- helpers the expressions may call ---------------------------------------------------------
@@ -109,7 +105,6 @@ _METHODS: dict[type, frozenset[str]] = {
 }
 
 _TESTS: dict[str, Callable[[Any], bool]] = {
-    "none": lambda v: v is None,
     "mapping": lambda v: isinstance(v, Mapping),
     "string": lambda v: isinstance(v, str),
     "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
@@ -129,232 +124,202 @@ _FILTERS: dict[str, Callable[..., Any]] = {
     "last": lambda v: v[-1],
 }
 
-_BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    j.Add: operator.add, j.Sub: operator.sub, j.Mul: operator.mul, j.Div: operator.truediv,
-    j.FloorDiv: operator.floordiv, j.Mod: operator.mod, j.Pow: operator.pow,
-}  # fmt: skip
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "lteq": operator.le, "gt": operator.gt,
-    "gteq": operator.ge, "in": lambda a, b: a in b, "notin": lambda a, b: a not in b,
-}  # fmt: skip
+_BINARY = {j.Add: "+", j.Sub: "-", j.Mul: "*", j.Div: "/", j.FloorDiv: "//", j.Mod: "%", j.Pow: "**"}
+_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "in": "in", "notin": "not in"}
+
+
+# -- what the generated source calls --------------------------------------------------------
+class _Undefined:
+    """A missing name, key or item, as a type test sees it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Undefined"
+
+
+UNDEFINED: Any = _Undefined()
+
+
+def _undefined(what: str) -> Any:
+    raise ExpressionError(f"{what} is undefined (guard it with `is defined`)")
+
+
+def _attribute(obj: Any, attr: str, probe: bool = False) -> Any:
+    """`obj.attr` when the fast path (a dict holding the key) did not apply."""
+    if isinstance(obj, dict):
+        if attr in obj:
+            return obj[attr]
+        if attr in _METHODS[dict]:
+            return getattr(obj, attr)
+        return UNDEFINED if probe else _undefined(f"key {attr!r}")
+    if attr in _METHODS.get(type(obj), ()):
+        return getattr(obj, attr)
+    return UNDEFINED if probe else _undefined(f"attribute {attr!r} of {type(obj).__name__}")
+
+
+def _item(obj: Any, index: Any, probe: bool = False) -> Any:
+    try:
+        return obj[index]
+    except (KeyError, IndexError, TypeError):
+        return UNDEFINED if probe else _undefined(f"item {index!r}")
+
+
+# Names every generated expression may use (the rest are its own constants).
+RUNTIME: dict[str, Any] = {
+    "_x_undefined": _undefined,
+    "_x_attribute": _attribute,
+    "_x_item": _item,
+    "_x_UNDEFINED": UNDEFINED,
+    **{f"_x_h_{name}": helper for name, helper in {**_WITH_VARIABLES, **_PLAIN}.items()},
+    **{f"_x_test_{name}": test for name, test in _TESTS.items()},
+    **{f"_x_filter_{name}": apply for name, apply in _FILTERS.items()},
+}
 
 _PARSER = Environment(autoescape=False)
+_CONSTANTS = itertools.count()  # constant names are unique in the process: sources get inlined together
 
 
-def compile_expression(source: str) -> Evaluate:
-    """Compile `source` once into a closure over the event's variables."""
-    try:
-        template = _PARSER.parse("{{ " + source + " }}")
-    except TemplateSyntaxError as exc:
-        raise ExpressionError(f"expression {source!r} does not compile: {exc.message}") from None
-    body = template.body
-    if len(body) != 1 or not isinstance(body[0], j.Output) or len(body[0].nodes) != 1:
-        raise ExpressionError(f"expression {source!r} is not a single expression")
-    try:
-        compiled = _compile(body[0].nodes[0])
-    except ExpressionError as exc:
-        raise ExpressionError(f"expression {source!r} does not compile: {exc}") from None
+class Expression:
+    """One compiled expression: `python` (source over the variables `v`, referring to `names`),
+    callable on its own for the places that evaluate one expression at a time."""
 
-    def evaluate(variables: Variables) -> Any:
+    __slots__ = ("source", "python", "names", "_function")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
         try:
-            return _value(compiled(variables))
+            template = _PARSER.parse("{{ " + source + " }}")
+        except TemplateSyntaxError as exc:
+            raise ExpressionError(f"expression {source!r} does not compile: {exc.message}") from None
+        body = template.body
+        if len(body) != 1 or not isinstance(body[0], j.Output) or len(body[0].nodes) != 1:
+            raise ExpressionError(f"expression {source!r} is not a single expression")
+        generator = _Generator()
+        try:
+            self.python = generator.source(body[0].nodes[0])
         except ExpressionError as exc:
-            raise ExpressionError(f"expression {source!r} failed: {exc}") from None
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
-            raise ExpressionError(f"expression {source!r} failed: {type(exc).__name__}: {exc}") from None
+            raise ExpressionError(f"expression {source!r} does not compile: {exc}") from None
+        self.names = {**RUNTIME, **generator.constants}
+        self._function = eval(compile(f"lambda v: {self.python}", f"<expression {source!r}>", "eval"), dict(self.names))  # noqa: S307 - our own generated code
 
-    return evaluate
-
-
-def _compile(node: j.Node) -> Evaluate:  # noqa: C901 - one branch per node type is the clearest form
-    if isinstance(node, j.Const):
-        constant = node.value
-        return lambda v: constant
-    if isinstance(node, j.Name):
-        return _name(node.name)
-    if isinstance(node, j.Getattr):
-        return _member(_compile(node.node), node.attr)
-    if isinstance(node, j.Getitem):
-        if isinstance(node.arg, j.Slice):
-            return _slice(_compile(node.node), node.arg)
-        return _item(_compile(node.node), _compile(node.arg))
-    if isinstance(node, j.Test):
-        return _test(node)
-    if isinstance(node, j.And):
-        left, right = _compile(node.left), _compile(node.right)
-        return lambda v: _value(left(v)) and _value(right(v))
-    if isinstance(node, j.Or):
-        left, right = _compile(node.left), _compile(node.right)
-        return lambda v: _value(left(v)) or _value(right(v))
-    if isinstance(node, j.Not):
-        inner = _compile(node.node)
-        return lambda v: not _value(inner(v))
-    if isinstance(node, j.Neg):
-        inner = _compile(node.node)
-        return lambda v: -_value(inner(v))
-    if isinstance(node, j.CondExpr):
-        test, then = _compile(node.test), _compile(node.expr1)
-        otherwise = _compile(node.expr2) if node.expr2 is not None else (lambda v: None)
-        return lambda v: then(v) if _value(test(v)) else otherwise(v)
-    if isinstance(node, j.Compare):
-        return _compare(node)
-    if isinstance(node, j.Concat):
-        parts = [_compile(part) for part in node.nodes]
-        return lambda v: "".join(str(_value(part(v))) for part in parts)
-    if type(node) in _BINARY:
-        apply, left, right = _BINARY[type(node)], _compile(node.left), _compile(node.right)  # type: ignore[attr-defined]
-        return lambda v: apply(_value(left(v)), _value(right(v)))
-    if isinstance(node, (j.List, j.Tuple)):
-        items = [_compile(item) for item in node.items]
-        return lambda v: [_value(item(v)) for item in items]
-    if isinstance(node, j.Dict):
-        pairs = [(_compile(pair.key), _compile(pair.value)) for pair in node.items]
-        return lambda v: {_value(k(v)): _value(x(v)) for k, x in pairs}
-    if isinstance(node, j.Filter):
-        return _filter(node)
-    if isinstance(node, j.Call):
-        return _call(node)
-    raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
-
-
-def _name(name: str) -> Evaluate:
-    if name in ("true", "True"):
-        return lambda v: True
-    if name in ("false", "False"):
-        return lambda v: False
-    if name in ("none", "None"):
-        return lambda v: None
-
-    def lookup(v: Variables) -> Any:
-        return v[name] if name in v else _Undefined(f"{name!r}")
-
-    return lookup
-
-
-def _member(target: Evaluate, attr: str) -> Evaluate:
-    def member(v: Variables) -> Any:
-        obj = _value(target(v))
-        if isinstance(obj, dict):
-            if attr in obj:
-                return obj[attr]
-            if attr in _METHODS[dict]:
-                return getattr(obj, attr)
-            return _Undefined(f"key {attr!r}")
-        if attr in _METHODS.get(type(obj), ()):
-            return getattr(obj, attr)
-        return _Undefined(f"attribute {attr!r} of {type(obj).__name__}")
-
-    return member
-
-
-def _item(target: Evaluate, key: Evaluate) -> Evaluate:
-    def item(v: Variables) -> Any:
-        obj, index = _value(target(v)), _value(key(v))
+    def __call__(self, variables: Variables) -> Any:
         try:
-            return obj[index]
-        except (KeyError, IndexError, TypeError):
-            return _Undefined(f"item {index!r}")
-
-    return item
+            return self._function(variables)
+        except ERRORS as exc:
+            raise failure(self.source, exc) from None
 
 
-def _slice(target: Evaluate, part: j.Slice) -> Evaluate:
-    start, stop = (_compile(x) if x is not None else (lambda v: None) for x in (part.start, part.stop))
-    return lambda v: _value(target(v))[_value(start(v)) : _value(stop(v))]
+def compile_expression(source: str) -> Expression:
+    """Compile `source` once (raises `ExpressionError` when it is not in the language)."""
+    return Expression(source)
 
 
-def _test(node: j.Test) -> Evaluate:
-    inner = _compile(node.node)
-    if node.name in ("defined", "undefined"):
-        wanted = node.name == "defined"
-        return lambda v: (not isinstance(inner(v), _Undefined)) == wanted
-    if node.name not in _TESTS:
-        raise ExpressionError(f"test {node.name!r} is not supported")
-    check = _TESTS[node.name]
-    return lambda v: check(inner(v))  # as in Jinja, a type test on a missing value is just False
+class _Generator:
+    """Python source for a Jinja expression tree. `probe` marks an operand a test looks at: there a
+    missing value is `UNDEFINED` instead of an error."""
 
+    def __init__(self) -> None:
+        self.constants: dict[str, Any] = {}
+        self._temporaries = itertools.count()
 
-def _compare(node: j.Compare) -> Evaluate:
-    first = _compile(node.expr)
-    steps = [(_COMPARE[op.op], _compile(op.expr)) for op in node.ops]
+    def constant(self, value: Any) -> str:
+        if value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
+            return repr(value)
+        name = f"_x_c{next(_CONSTANTS)}"
+        self.constants[name] = value
+        return name
 
-    def compare(v: Variables) -> bool:
-        left = _value(first(v))
-        for apply, right in steps:
-            value = _value(right(v))
-            if not apply(left, value):
-                return False
-            left = value
-        return True
+    def temporary(self) -> str:
+        return f"_x_t{next(self._temporaries)}"
 
-    return compare
+    def source(self, node: j.Node, probe: bool = False) -> str:  # noqa: C901 - one branch per node type is the clearest form
+        if isinstance(node, j.Const):
+            return self.constant(node.value)
+        if isinstance(node, j.Name):
+            return self._name(node.name, probe)
+        if isinstance(node, j.Getattr):
+            target, temp, key = self.source(node.node), self.temporary(), repr(node.attr)
+            fallback = f"_x_attribute({temp}, {key}, True)" if probe else f"_x_attribute({temp}, {key})"
+            return f"({temp}[{key}] if ({temp} := {target}).__class__ is dict and {key} in {temp} else {fallback})"
+        if isinstance(node, j.Getitem):
+            target = self.source(node.node)
+            if isinstance(node.arg, j.Slice):
+                bounds = (self.source(x) if x is not None else "None" for x in (node.arg.start, node.arg.stop))
+                return f"{target}[{':'.join(bounds)}]"
+            return f"_x_item({target}, {self.source(node.arg)}{', True' if probe else ''})"
+        if isinstance(node, j.Test):
+            return self._test(node)
+        if isinstance(node, (j.And, j.Or)):
+            return f"({self.source(node.left)} {'and' if isinstance(node, j.And) else 'or'} {self.source(node.right)})"
+        if isinstance(node, j.Not):
+            return f"(not {self.source(node.node)})"
+        if isinstance(node, j.Neg):
+            return f"(-{self.source(node.node)})"
+        if isinstance(node, j.CondExpr):
+            otherwise = self.source(node.expr2, probe) if node.expr2 is not None else "None"
+            return f"({self.source(node.expr1, probe)} if {self.source(node.test)} else {otherwise})"
+        if isinstance(node, j.Compare):
+            steps = [self.source(node.expr)]
+            for operand in node.ops:
+                if operand.op not in _COMPARE:
+                    raise ExpressionError(f"comparison {operand.op!r} is not supported")
+                steps += [_COMPARE[operand.op], self.source(operand.expr)]
+            return f"({' '.join(steps)})"
+        if isinstance(node, j.Concat):
+            return "(" + " + ".join(f"str({self.source(part)})" for part in node.nodes) + ")"
+        if type(node) in _BINARY:
+            return f"({self.source(node.left)} {_BINARY[type(node)]} {self.source(node.right)})"  # type: ignore[attr-defined]
+        if isinstance(node, (j.List, j.Tuple)):
+            return "[" + ", ".join(self.source(item) for item in node.items) + "]"
+        if isinstance(node, j.Dict):
+            return "{" + ", ".join(f"{self.source(pair.key)}: {self.source(pair.value)}" for pair in node.items) + "}"
+        if isinstance(node, j.Filter):
+            if node.name not in _FILTERS:
+                raise ExpressionError(f"filter {node.name!r} is not supported")
+            return f"_x_filter_{node.name}({self._arguments(node, [self.source(node.node)])})"  # type: ignore[arg-type]
+        if isinstance(node, j.Call):
+            return self._call(node)
+        raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
 
+    def _name(self, name: str, probe: bool) -> str:
+        constants = {"true": "True", "True": "True", "false": "False", "False": "False", "none": "None", "None": "None"}
+        if name in constants:
+            return constants[name]
+        if probe:
+            return f"v.get({name!r}, _x_UNDEFINED)"
+        return f"(v[{name!r}] if {name!r} in v else _x_undefined({repr(repr(name))}))"
 
-def _arguments(node: j.Filter | j.Call) -> tuple[list[Evaluate], dict[str, Evaluate]]:
-    if node.dyn_args is not None or node.dyn_kwargs is not None:
-        raise ExpressionError("*args and **kwargs are not supported")
-    return [_compile(a) for a in node.args], {str(kw.key): _compile(kw.value) for kw in node.kwargs}
+    def _test(self, node: j.Test) -> str:
+        operand = self.source(node.node, probe=True)  # as in Jinja, a type test on a missing value is just False
+        if node.name in ("defined", "undefined"):
+            return f"({operand} {'is not' if node.name == 'defined' else 'is'} _x_UNDEFINED)"
+        if node.name == "none":
+            return f"({operand} is None)"
+        if node.name not in _TESTS:
+            raise ExpressionError(f"test {node.name!r} is not supported")
+        return f"_x_test_{node.name}({operand})"
 
+    def _arguments(self, node: j.Filter | j.Call, first: list[str]) -> str:
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise ExpressionError("*args and **kwargs are not supported")
+        arguments = first + [self.source(a) for a in node.args]
+        arguments += [f"{kw.key}={self.source(kw.value)}" for kw in node.kwargs]
+        return ", ".join(arguments)
 
-def _filter(node: j.Filter) -> Evaluate:
-    if node.name not in _FILTERS:
-        raise ExpressionError(f"filter {node.name!r} is not supported")
-    apply, inner = _FILTERS[node.name], _compile(node.node)  # type: ignore[arg-type]
-    args, kwargs = _arguments(node)
-    return lambda v: apply(_value(inner(v)), *(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
-
-
-def _apply(function: Evaluate, args: list[Evaluate], kwargs: dict[str, Evaluate], pass_variables: bool = False) -> Evaluate:
-    """`function(v)(*args, **kwargs)` (with the variables first when `pass_variables`); the common
-    shapes (no keywords, one or two arguments) are written out, since this runs for most
-    expressions of most events."""
-    if kwargs or len(args) > 2:
-        if pass_variables:
-            return lambda v: function(v)(v, *(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
-        return lambda v: function(v)(*(_value(a(v)) for a in args), **{k: _value(x(v)) for k, x in kwargs.items()})
-    if len(args) == 2:
-        first, second = args
-        if pass_variables:
-            return lambda v: function(v)(v, _value(first(v)), _value(second(v)))
-        return lambda v: function(v)(_value(first(v)), _value(second(v)))
-    if len(args) == 1:
-        (only,) = args
-        if pass_variables:
-            return lambda v: function(v)(v, _value(only(v)))
-        return lambda v: function(v)(_value(only(v)))
-    return (lambda v: function(v)(v)) if pass_variables else (lambda v: function(v)())
-
-
-def _call(node: j.Call) -> Evaluate:
-    args, kwargs = _arguments(node)
-    if isinstance(node.node, j.Name):
-        name = node.node.name
-        if name in _WITH_VARIABLES:
-            helper = _WITH_VARIABLES[name]
-            return _apply(lambda v: helper, args, kwargs, pass_variables=True)
-        if name in _PLAIN:
-            plain = _PLAIN[name]
-            return _apply(lambda v: plain, args, kwargs)
-        raise ExpressionError(f"{name}() is not a helper (helpers: {', '.join(sorted(HELPERS))})")
-    if isinstance(node.node, j.Getattr):
-        if node.node.attr == "get" and not kwargs and all(isinstance(a, j.Const) for a in node.args):
-            return _dict_get(_compile(node.node.node), [a.value for a in node.args])  # type: ignore[attr-defined]
-        method = _member(_compile(node.node.node), node.node.attr)
-        return _apply(lambda v: _value(method(v)), args, kwargs)
-    raise ExpressionError("only helpers and string or dict methods can be called")
-
-
-def _dict_get(target: Evaluate, constants: list[Any]) -> Evaluate:
-    """`x.get('key'[, default])`, the commonest call in the mappings, without the general path."""
-    if not 1 <= len(constants) <= 2:
-        raise ExpressionError("get() takes a key and an optional default")
-    key, default = constants[0], constants[1] if len(constants) == 2 else None
-    method = _member(target, "get")
-
-    def get(v: Variables) -> Any:
-        obj = target(v)
-        if obj.__class__ is dict and "get" not in obj:
-            return obj.get(key, default)
-        return _value(method(v))(*constants)
-
-    return get
+    def _call(self, node: j.Call) -> str:
+        if isinstance(node.node, j.Name):
+            name = node.node.name
+            if name in _WITH_VARIABLES:
+                return f"_x_h_{name}({self._arguments(node, ['v'])})"
+            if name in _PLAIN:
+                return f"_x_h_{name}({self._arguments(node, [])})"
+            raise ExpressionError(f"{name}() is not a helper (helpers: {', '.join(sorted(HELPERS))})")
+        if isinstance(node.node, j.Getattr):
+            target, temp, attr = self.source(node.node.node), self.temporary(), node.node.attr
+            arguments = self._arguments(node, [])
+            if attr == "get" and not node.kwargs and 1 <= len(node.args) <= 2:
+                # `x.get('key'[, default])`, the commonest call in the mappings, without the general path.
+                return f"({temp}.get({arguments}) if ({temp} := {target}).__class__ is dict and 'get' not in {temp} else _x_attribute({temp}, 'get')({arguments}))"
+            return f"_x_attribute({target}, {attr!r})({arguments})"
+        raise ExpressionError("only helpers and string or dict methods can be called")

@@ -6,12 +6,12 @@ mapping rule behind it, like a glom target-spec trace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from .converters import Converter, Scope
-from .expressions import ExpressionError
+from .expressions import ExpressionError, Expression
 
 OMIT: Any = object()
 """A node's result when it contributes nothing (a missing optional input, a guard that failed)."""
@@ -82,12 +82,12 @@ class Copy:
 @dataclass(frozen=True, slots=True)
 class Expr:
     text: str
-    evaluate: Callable[[dict[str, Any]], Any]
+    expression: Expression
     origin: str
 
     def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
         try:
-            value = self.evaluate(ctx)
+            value = self.expression(ctx)
         except ExpressionError as exc:
             raise MappingRuntimeError(str(exc), origin=self.origin, output=at) from None
         return OMIT if value is None else value
