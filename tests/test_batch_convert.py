@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import orjson
 import pytest
 
 import translator
 from corpus import canvas_examples
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from translator.batch import ConvertResult, Report, convert_stream
+from translator.batch import ConvertResult, Report, convert_blocks, convert_stream
 from translator.cli import _Progress, run
 from translator.errors import Problem, ValidationError
-from translator.io.readers import Record
+from translator.io.readers import Record, read_records
 from translator.validation import conforms, validate
 
 TYPES = ("logged_in", "logged_out", "asset_accessed", "submission_created", "wiki_page_created", "grade_change")
@@ -316,6 +317,21 @@ def test_results_follow_the_records_in_order_on_several_workers() -> None:
     several = list(convert_stream(records, workers=3, chunksize=2))
     assert [r.source for r in several] == [f"r{n}" for n in range(len(events))]
     assert [r.output for r in several] == [r.output for r in one]
+
+
+@pytest.mark.parametrize(("workers", "lazy"), [(1, False), (1, True), (2, False), (2, True)])
+def test_blocks_hold_what_the_stream_gives(workers: int, lazy: bool, tmp_path: Path) -> None:
+    events = [conforming(name, n) for n in range(5) for name in TYPES]
+    file = tmp_path / "events.jsonl"
+    file.write_text("\n".join([*map(json.dumps, events), "{broken", json.dumps({"not": "an event"})]) + "\n")
+    stream = list(convert_stream(read_records([str(file)])))
+    report = Report()
+    blocks = list(report.track(convert_blocks(read_records([str(file)], lazy=lazy), workers=workers, chunksize=4)))
+    assert len(blocks) == (1 if lazy else 8)  # a block of lines is not split: the lazy reader's are 256 lines
+    assert b"".join(b.encoded for b in blocks) == b"".join(orjson.dumps(r.output) + b"\n" for r in stream if r.ok)
+    assert [r for b in blocks for r in b.rejects] == [r for r in stream if not r.ok]
+    assert sum((b.converted for b in blocks), Counter()) == Counter(r.event_type for r in stream if r.ok)
+    assert (report.read, report.converted, dict(report.rejected)) == (len(events) + 2, len(events), {"malformed-json": 1, "unknown-format": 1})
 
 
 def test_unreadable_records_are_rejected_with_their_own_reason() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from translator.io.readers import Record, input_files, read_records
+from translator.io.readers import LINES_PER_BLOCK, Lines, Record, input_files, read_records
 
 EVENT = {
     "metadata": {"event_name": "logged_in", "event_time": "2019-11-01T19:11:01.335Z"},
@@ -262,3 +262,15 @@ def test_records_come_before_the_input_is_read_to_its_end(layout: str) -> None:
     assert next(found).payload == events[1]
     assert stream.furthest < len(data) // 10
     assert sum(1 for _ in found) == len(events) - 2
+
+
+def test_lazy_reading_hands_out_blocks_of_lines_that_read_as_the_records(tmp_path: Path) -> None:
+    file = tmp_path / "events.jsonl"
+    lines = [json.dumps(EVENT), "", json.dumps(OTHER)[:20], "[1, 2]", "aaa.bbb.ccc"] * 120
+    file.write_bytes("\n".join(lines).encode() + b'\n{"caf\xe9": 1}\n')
+    eager = records(file)
+    lazy = list(read_records([str(file)], lazy=True))
+    assert all(isinstance(unit, Lines) and 0 < len(unit) <= LINES_PER_BLOCK for unit in lazy)
+    assert len(lazy) > 3  # the first two lines alone (the reader looked at them), then full blocks
+    assert [record for unit in lazy for record in unit.records()] == eager
+    assert len(eager) == 120 * 5 + 1 and eager[-1].problem is not None and eager[-1].problem.rule == "undecodable"

@@ -21,10 +21,10 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -33,12 +33,14 @@ from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError
 from .formats import detect_format
 from .ids import caliper_time
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
-from .io.readers import Record, parse_line
+from .io.readers import Lines, Record
 from .io.unwrap import Item, unwrap
 from .validation import conforms
 
 SendTime = str  # "event", "now" or a timestamp
 CHUNKSIZE = 256  # records per task: large enough that the pool's bookkeeping stays out of the way
+Result = TypeVar("Result")
+Tracked = TypeVar("Tracked", "ConvertResult", "Block")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +57,20 @@ class ConvertResult:
     reason: str | None = None
     event_type: str | None = None
     text: str | None = None
-    encoded: bytes | None = None  # with `convert_stream(encode=True)`: the output as compact JSON
 
     @property
     def ok(self) -> bool:
         return self.reason is None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The results of consecutive records, for a writer (`convert_blocks`): the converted events
+    serialised, the rejects whole. Warnings of converted records are not kept."""
+
+    encoded: bytes  # each converted event as compact JSON and a newline, in input order
+    converted: Counter[str]  # converted events by event type
+    rejects: list[ConvertResult]
 
 
 @dataclass
@@ -74,12 +85,23 @@ class Report:
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
 
-    def track(self, results: Iterable[ConvertResult]) -> Iterator[ConvertResult]:
-        """Pass `results` through, counting each; the clock stops when they run out."""
+    def track(self, results: Iterable[Tracked]) -> Iterator[Tracked]:
+        """Pass `results` (or blocks of them) through, counting each; the clock stops when they run out."""
         for result in results:
-            self.add(result)
+            if isinstance(result, Block):
+                self.add_block(result)
+            else:
+                self.add(result)
             yield result
         self.finished = time.perf_counter()
+
+    def add_block(self, block: Block) -> None:
+        converted = sum(block.converted.values())
+        self.read += converted
+        self.converted += converted
+        self.converted_types.update(block.converted)
+        for reject in block.rejects:
+            self.add(reject)
 
     def add(self, result: ConvertResult) -> None:
         self.read += 1
@@ -129,7 +151,7 @@ def _counts(counter: Counter[str]) -> str:
 
 
 def convert_stream(
-    items: Iterable[Record | Any],
+    items: Iterable[Record | Lines | Any],
     to: Target = "caliper",
     *,
     translator: Translator | None = None,
@@ -141,20 +163,61 @@ def convert_stream(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
-    encode: bool = False,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
-    `items` are `Record`s from `read_records`, or plain payloads (dicts, JWS strings), whose
+    `items` are what `read_records` yields, or plain payloads (dicts, JWS strings), whose
     source is their index (``#3``). `workers` > 1 converts on that many processes (0: one per
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp. With `encode`, a converted
-    result carries its output as compact JSON bytes in `encoded` (and `output` is None): the
-    serialisation then happens where the conversion did, in the workers, which is what lets
-    several processes outrun one when the output goes straight to a file.
+    same input always gives the same output), ``"now"``, or a timestamp.
     """
+    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    units = _units(items)
+    if workers == 1:
+        return (result for unit in units for result in converter.convert_unit(unit))
+    chunks = _parallel(units, converter, settings, workers, chunksize, _results_in_worker)
+    return (ConvertResult(*fields) for chunk in chunks for fields in chunk)
+
+
+def convert_blocks(
+    items: Iterable[Record | Lines | Any],
+    to: Target = "caliper",
+    *,
+    translator: Translator | None = None,
+    workers: int = 1,
+    jwks: str | Path | Mapping[str, Any] | None = None,
+    mapping_dirs: Iterable[str | Path] | None = None,
+    generic: bool = True,
+    ids: IdStyle = "global",
+    send_time: SendTime = "event",
+    leeway: float = DEFAULT_LEEWAY,
+    chunksize: int = CHUNKSIZE,
+) -> Iterator[Block]:
+    """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
+    converted events already serialised where they were converted. With `read_records(lazy=True)`
+    and several workers, the workers also decode and parse, and the calling process only moves
+    bytes: what lets several processes outrun one when the output goes straight to a file."""
+    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    units = _units(items)
+    if workers == 1:
+        return (converter.block(chunk) for chunk in _chunks(units, chunksize))
+    return _parallel(units, converter, settings, workers, chunksize, _block_in_worker)
+
+
+def _prepare(
+    to: Target,
+    translator: Translator | None,
+    workers: int,
+    jwks: str | Path | Mapping[str, Any] | None,
+    mapping_dirs: Iterable[str | Path] | None,
+    generic: bool,
+    ids: IdStyle,
+    send_time: SendTime,
+    leeway: float,
+) -> tuple[_Converter, tuple[Any, ...], int]:
+    """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
         raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
     workers = workers or os.cpu_count() or 1
@@ -162,31 +225,38 @@ def convert_stream(
         raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
     dirs = [str(d) for d in mapping_dirs or ()]
     jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time, encode)
-    converter = _Converter.build(*settings, translator=translator)  # a bad mapping or JWKS fails now
-    records = _as_records(items)
-    if workers == 1:
-        return (result for record in records for result in converter.convert(record))
-    return _parallel(records, converter, settings, workers, chunksize)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time)
+    return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
-def _as_records(items: Iterable[Record | Any]) -> Iterator[Record]:
+def _units(items: Iterable[Record | Lines | Any]) -> Iterator[Record | Lines]:
     for index, item in enumerate(items):
-        yield item if isinstance(item, Record) else Record(f"#{index}", "", item)
+        yield item if isinstance(item, (Record, Lines)) else Record(f"#{index}", "", item)
+
+
+def _chunks(units: Iterator[Record | Lines], size: int) -> Iterator[list[Record | Lines]]:
+    """Units grouped by about `size` records (a block of lines counts as its lines)."""
+    chunk: list[Record | Lines] = []
+    records = 0
+    for unit in units:
+        chunk.append(unit)
+        records += len(unit) if isinstance(unit, Lines) else 1
+        if records >= size:
+            yield chunk
+            chunk, records = [], 0
+    if chunk:
+        yield chunk
 
 
 class _Converter:
     """The conversion of one record, with everything built once per process."""
 
-    def __init__(
-        self, translator: Translator, verifier: JwksVerifier | None, to: Target, ids: IdStyle, send_time: SendTime, encode: bool
-    ) -> None:
+    def __init__(self, translator: Translator, verifier: JwksVerifier | None, to: Target, ids: IdStyle, send_time: SendTime) -> None:
         self.translator = translator
         self.verifier = verifier
         self.to = to
         self.ids = ids
         self.send_time = send_time
-        self.encode = encode
 
     @classmethod
     def build(
@@ -198,23 +268,33 @@ class _Converter:
         to: Target,
         ids: IdStyle,
         send_time: SendTime,
-        encode: bool = False,
         translator: Translator | None = None,
     ) -> _Converter:
         if isinstance(jwks, str):
             verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway)
         else:
             verifier = JwksVerifier(jwks, leeway=leeway) if jwks is not None else None
-        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time, encode)
+        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
 
-    def convert(self, record: Record) -> list[ConvertResult]:
-        results = []
-        for parsed in parse_line(record):
-            if parsed.problem is not None:
-                results.append(_reject(parsed.source, parsed.problem.rule, [parsed.problem], parsed.text))
+    def convert_unit(self, unit: Record | Lines) -> Iterator[ConvertResult]:
+        for record in unit.records() if isinstance(unit, Lines) else (unit,):
+            if record.problem is not None:
+                yield _reject(record.source, record.problem.rule, [record.problem], record.text)
             else:
-                results.extend(self._item(parsed, item) for item in unwrap(parsed.payload, self.verifier))
-        return results
+                yield from (self._item(record, item) for item in unwrap(record.payload, self.verifier))
+
+    def block(self, units: Iterable[Record | Lines]) -> Block:
+        encoded: list[bytes] = []
+        converted: Counter[str] = Counter()
+        rejects = []
+        for unit in units:
+            for result in self.convert_unit(unit):
+                if result.ok:
+                    encoded.append(_encode(result.output) + b"\n")
+                    converted[result.event_type or "?"] += 1
+                else:
+                    rejects.append(result)
+        return Block(b"".join(encoded), converted, rejects)
 
     def _item(self, record: Record, item: Item) -> ConvertResult:
         source = record.source + item.suffix
@@ -255,8 +335,6 @@ class _Converter:
         kind = kind or event_type(output)
         if not conforms(output_problems):
             return reject("invalid-output", [*problems, *output_problems], kind)
-        if self.encode:
-            return ConvertResult(source, None, [*problems, *output_problems], event_type=kind, encoded=_encode(output))
         return ConvertResult(source, output, [*problems, *output_problems], event_type=kind)
 
     def _send_time(self, payload: dict[str, Any]) -> str | None:
@@ -316,21 +394,36 @@ def _start_worker(settings: tuple[Any, ...]) -> None:
     gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
 
 
-def _convert_in_worker(chunk: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+def _unit(sent: tuple[Any, ...] | Lines) -> Record | Lines:
+    return sent if isinstance(sent, Lines) else Record(*sent)
+
+
+def _results_in_worker(chunk: list[tuple[Any, ...] | Lines]) -> list[tuple[Any, ...]]:
     """A chunk of records, as plain tuples both ways: they cross between processes several times
     faster than the dataclasses, and the main process is the one that runs short of time."""
     assert _WORKER is not None
-    return [_as_tuple(result) for fields in chunk for result in _WORKER.convert(Record(*fields))]
+    return [_as_tuple(result) for sent in chunk for result in _WORKER.convert_unit(_unit(sent))]
+
+
+def _block_in_worker(chunk: list[tuple[Any, ...] | Lines]) -> Block:
+    assert _WORKER is not None
+    return _WORKER.block(_unit(sent) for sent in chunk)
 
 
 def _as_tuple(result: ConvertResult) -> tuple[Any, ...]:
-    return (result.source, result.output, result.problems, result.reason, result.event_type, result.text, result.encoded)
+    return (result.source, result.output, result.problems, result.reason, result.event_type, result.text)
 
 
 def _parallel(
-    records: Iterator[Record], converter: _Converter, settings: tuple[Any, ...], workers: int, chunksize: int
-) -> Iterator[ConvertResult]:
-    """`Pool.imap` over chunks keeps the order; a semaphore keeps it from reading far ahead.
+    units: Iterator[Record | Lines],
+    converter: _Converter,
+    settings: tuple[Any, ...],
+    workers: int,
+    chunksize: int,
+    work: Callable[[list[tuple[Any, ...] | Lines]], Result],
+) -> Iterator[Result]:
+    """`work` on every chunk, on `workers` processes: `Pool.imap` keeps the order; a semaphore
+    keeps it from reading far ahead. Records cross as plain tuples, blocks of lines as they are.
 
     Reading happens in the pool's feeder thread; an error there (a file that cannot be read) is
     raised here once the records read before it have all been converted.
@@ -339,23 +432,15 @@ def _parallel(
     stop = threading.Event()
     failures: list[Exception] = []
 
-    def feed() -> Iterator[list[tuple[Any, ...]]]:
-        chunk: list[tuple[Any, ...]] = []
+    def feed() -> Iterator[list[tuple[Any, ...] | Lines]]:
         try:
-            for record in records:
-                chunk.append((record.source, record.text, record.payload, record.problem, record.unparsed))
-                if len(chunk) < chunksize:
-                    continue
+            for chunk in _chunks(units, chunksize):
                 while not window.acquire(timeout=0.1):
                     if stop.is_set():
                         return
-                yield chunk
-                chunk = []
+                yield [unit if isinstance(unit, Lines) else (unit.source, unit.text, unit.payload, unit.problem) for unit in chunk]
         except Exception as exc:  # noqa: BLE001 - re-raised in the consuming thread
             failures.append(exc)
-        if chunk:
-            window.acquire()
-            yield chunk
 
     global _WORKER
     _WORKER = converter  # forked workers inherit it; others build their own from `settings`
@@ -364,10 +449,9 @@ def _parallel(
     finally:
         _WORKER = None
     try:
-        for results in pool.imap(_convert_in_worker, feed()):
+        for result in pool.imap(work, feed()):
             window.release()
-            for fields in results:
-                yield ConvertResult(*fields)
+            yield result
         pool.close()
     finally:
         stop.set()

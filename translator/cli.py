@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-from .batch import Report, convert_stream, event_type
+from .batch import Report, convert_blocks, event_type
 from .errors import FormatError, Problem, TranslatorError
 from .formats import detect_format
 from .ids import caliper_time
@@ -275,9 +275,9 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
     _check_mapping_dirs(args)
     written = [path for path in (args.output, args.rejects) if path and path != "-"]
-    results = convert_stream(
-        # Several workers parse JSON Lines themselves and hand back serialised output: the main
-        # process then only moves text, which is what lets more processes go faster.
+    blocks = convert_blocks(
+        # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
+        # the main process then only moves bytes, which is what lets more processes go faster.
         read_records(args.paths, streams.stdin, skip=written, lazy=args.workers != 1),
         args.to,
         workers=args.workers,
@@ -287,17 +287,15 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         ids=args.ids,
         send_time=args.send_time,
         leeway=args.jwt_leeway,
-        encode=True,
     )
     report = Report()
     progress = _Progress(streams.stderr)
     output = JsonWriter(args.output, streams.stdout)
     try:
         with output, _rejects_to(args.rejects, streams.stdout, streams.stderr) as rejects:
-            for result in report.track(results):
-                if result.ok:
-                    output.write_encoded(result.encoded)  # type: ignore[arg-type]
-                else:
+            for block in report.track(blocks):
+                output.write_lines(block.encoded)
+                for result in block.rejects:
                     rejects.write(result.source, result.reason or "?", result.problems, result.text)
                 progress.show(report)
     except BaseException:

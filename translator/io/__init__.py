@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .jws import JwksVerifier, JwsRejected
-from .readers import Record, read_records
+from .readers import Lines, Record, read_records
 from .unwrap import Item, unwrap
 from .writers import JsonWriter, RejectsWriter
 
-__all__ = ["Item", "JsonWriter", "JwksVerifier", "JwsRejected", "Record", "RejectsWriter", "read_records", "unwrap"]
+__all__ = ["Item", "JsonWriter", "JwksVerifier", "JwsRejected", "Lines", "Record", "RejectsWriter", "read_records", "unwrap"]

@@ -46,6 +46,7 @@ from ..errors import Problem
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
+LINES_PER_BLOCK = 256  # JSON Lines lines per `Lines` block with `lazy`
 
 COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
@@ -65,17 +66,33 @@ class Record:
     text: str
     payload: Any = None
     problem: Problem | None = None
-    unparsed: bool = False  # a JSON Lines line left for `parse_line`, where it is converted
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """Consecutive lines of a JSON Lines file, not yet decoded or parsed: what `read_records(lazy=True)`
+    hands out so that worker processes, not the reader, do that work (`records()` does it)."""
+
+    name: str
+    first: int  # the line number of lines[0]
+    lines: list[bytes]
+
+    def records(self) -> Iterator[Record]:
+        for offset, line in enumerate(self.lines):
+            yield from _line_records(self.name, self.first + offset, line)
+
+    def __len__(self) -> int:
+        return len(self.lines)
 
 
 def read_records(
     paths: Iterable[str], stdin: IO[Any] | None = None, *, skip: Iterable[str] = (), lazy: bool = False
-) -> Iterator[Record]:
+) -> Iterator[Record | Lines]:
     """Every record in `paths` (files, directories, ``-`` for `stdin`), in order, streaming.
 
     Files in `skip` are never read, even when a directory holds them: a run writing its output
     into a directory it reads would otherwise read its own output. With `lazy`, JSON Lines lines
-    come `unparsed` (see `parse_line`), so worker processes, not the reader, parse them.
+    come in blocks of `Lines`, undecoded and unparsed, for worker processes to read.
     """
     skipped = {Path(path).resolve() for path in skip}
     for path in paths:
@@ -103,12 +120,12 @@ def input_files(directory: str | Path) -> list[Path]:
     return sorted(found)
 
 
-def _read_file(path: str, lazy: bool) -> Iterator[Record]:
+def _read_file(path: str, lazy: bool) -> Iterator[Record | Lines]:
     with open(path, "rb") as stream:
         yield from _read_stream(stream, path, lazy)
 
 
-def _read_stream(raw: IO[bytes], name: str, lazy: bool) -> Iterator[Record]:
+def _read_stream(raw: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Lines]:
     stream = _decompressed(raw)
     try:
         yield from _records(stream, name, lazy)
@@ -126,7 +143,7 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
 # -- deciding between JSON Lines and a document ---------------------------------------------
 
 
-def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record]:
+def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Lines]:
     lines = enumerate(stream, start=1)
     consumed: list[bytes] = []  # kept until we know the file is not JSON Lines
     first = _next_content_line(lines, consumed)
@@ -154,11 +171,18 @@ def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record]:
         chunks = itertools.chain([b"".join(consumed)], iter(lambda: stream.read(CHUNK), b""))
         yield from _Document(name, _decoded(chunks)).records()
         return
-    yield from _line_records(name, *first, lazy)
+    if lazy:
+        yield Lines(name, first[0], [first[1]])
+        if following is not None:
+            yield Lines(name, following[0], [following[1]])
+        while block := list(itertools.islice(lines, LINES_PER_BLOCK)):
+            yield Lines(name, block[0][0], [line for _, line in block])
+        return
+    yield from _line_records(name, *first)
     if following is not None:
-        yield from _line_records(name, *following, lazy)
+        yield from _line_records(name, *following)
     for number, line in lines:
-        yield from _line_records(name, number, line, lazy)
+        yield from _line_records(name, number, line)
 
 
 def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[bytes]) -> tuple[int, bytes] | None:
@@ -200,18 +224,11 @@ def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
 # -- JSON Lines -----------------------------------------------------------------------------
 
 
-def _line_records(name: str, number: int, line: bytes, lazy: bool = False) -> Iterator[Record]:
+def _line_records(name: str, number: int, line: bytes) -> Iterator[Record]:
     text = _decode(line).rstrip("\r\n")
     if not text or text.isspace():
         return
     source = f"{name}:{number}"
-    if lazy:  # checked and parsed where it is converted (`parse_line`)
-        yield Record(source, text, unparsed=True)
-    else:
-        yield from _checked_line(source, text, number)
-
-
-def _checked_line(source: str, text: str, number: int) -> Iterator[Record]:
     rejected = undecodable(source, text, number)
     if rejected is not None:
         yield rejected
@@ -226,14 +243,6 @@ def undecodable(source: str, text: str, number: int | None = None) -> Record | N
         return None
     where = f"line {number}, column {bad.start() + 1}" if number is not None else f"column {bad.start() + 1}"
     return Record(source, _printable(text), problem=Problem("", f"{where}: bytes that are not UTF-8", "undecodable"))
-
-
-def parse_line(record: Record) -> Iterator[Record]:
-    """The record(s) of an `unparsed` JSON Lines line: what the reader would have produced."""
-    if not record.unparsed:
-        yield record
-        return
-    yield from _checked_line(record.source, record.text, int(record.source.rsplit(":", 1)[1]))
 
 
 def parse_text(source: str, text: str, number: int | None = None) -> Iterator[Record]:

@@ -42,13 +42,19 @@ class JsonWriter:
             )
         self._text = isinstance(self._sink, io.TextIOBase)
 
-    def write_encoded(self, data: bytes) -> None:
-        """Write a value already serialised as compact UTF-8 JSON (by a worker process)."""
+    def write_lines(self, data: bytes) -> None:
+        """Write values already serialised (by worker processes) as compact UTF-8 JSON, one per
+        line, each line ending in a newline: one write for any number of values."""
+        if not data:
+            return
+        count = data.count(b"\n")  # compact JSON has no raw newline: one per value
+        if self.array:  # "[\n" before the first value, ",\n" between values
+            data = (b"[\n" if self.count == 0 else b",\n") + data[:-1].replace(b"\n", b",\n")
         if self._text:
-            self._emit(("[\n" if self.count == 0 else ",\n") + data.decode() if self.array else data.decode() + "\n")
+            self._sink.write(data.decode())
         else:
-            self._sink.write((b"[\n" if self.count == 0 else b",\n") + data if self.array else data + b"\n")
-        self.count += 1
+            self._sink.write(data)
+        self.count += count
 
     def write(self, value: Any) -> None:
         if not self._text:
@@ -57,7 +63,7 @@ class JsonWriter:
             except orjson.JSONEncodeError:  # e.g. a lone surrogate: the slower path escapes it
                 data = None
             if data is not None:
-                self.write_encoded(data)
+                self.write_lines(data + b"\n")
                 return
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         if self.array:
