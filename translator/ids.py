@@ -33,10 +33,11 @@ def split_global_id(value: str | int) -> tuple[int, int]:
 
 def global_id(value: str | int, shard: int | None) -> str:
     """The global form of `value`: a local id is lifted onto `shard`; a global id is kept."""
-    number = _as_int(value)
-    if number < SHARD_FACTOR and shard:
-        number += shard * SHARD_FACTOR
-    return str(number)
+    return _lifted(_as_int(value), shard)
+
+
+def _lifted(number: int, shard: int | None) -> str:
+    return str(number + shard * SHARD_FACTOR if number < SHARD_FACTOR and shard else number)
 
 
 def local_id(value: str | int) -> str:
@@ -53,7 +54,7 @@ def shard_of(*candidates: object) -> int | None:
 
 def urn(kind: str, value: str | int, shard: int | None = None) -> str:
     """`urn:instructure:canvas:<kind>:<global id>`; a non-numeric key (a session id) is kept as is."""
-    return f"{URN_PREFIX}{kind}:{global_id(value, shard) if is_canvas_id(value) else value}"
+    return f"{URN_PREFIX}{kind}:{_lifted(int(value), shard) if is_canvas_id(value) else value}"
 
 
 def parse_urn(text: str, kind: str | None = None) -> tuple[str, str]:

@@ -38,7 +38,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Literal, cast, overload
 
 import orjson
 
@@ -83,6 +83,18 @@ class Lines:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+
+@overload
+def read_records(
+    paths: Iterable[str], stdin: IO[Any] | None = None, *, skip: Iterable[str] = (), lazy: Literal[False] = False
+) -> Iterator[Record]: ...
+
+
+@overload
+def read_records(
+    paths: Iterable[str], stdin: IO[Any] | None = None, *, skip: Iterable[str] = (), lazy: bool
+) -> Iterator[Record | Lines]: ...
 
 
 def read_records(

@@ -268,8 +268,8 @@ class _Generator:
             return f"({' '.join(steps)})"
         if isinstance(node, j.Concat):
             return "(" + " + ".join(f"str({self.source(part)})" for part in node.nodes) + ")"
-        if type(node) in _BINARY:
-            return f"({self.source(node.left)} {_BINARY[type(node)]} {self.source(node.right)})"  # type: ignore[attr-defined]
+        if isinstance(node, j.BinExpr) and type(node) in _BINARY:
+            return f"({self.source(node.left)} {_BINARY[type(node)]} {self.source(node.right)})"
         if isinstance(node, (j.List, j.Tuple)):
             return "[" + ", ".join(self.source(item) for item in node.items) + "]"
         if isinstance(node, j.Dict):
