@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import translator
+from jsonschema import Draft202012Validator
+from translator.resources import data_dir
 from corpus import canvas_examples
 
 # Documentation examples that break Canvas's own rules: label -> (path, rule, why).
@@ -59,6 +61,15 @@ def test_every_example_names_its_own_event_type_but_grade_override() -> None:
         if example.payload["metadata"]["event_name"].replace(".", "_") != example.event_type
     }
     assert mismatched == {"grade_override[0]"}
+
+
+def test_every_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
+    """The meta-schema check the schema store does not do at every start."""
+    meta = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    files = sorted(data_dir("schemas").rglob("*.json"))
+    errors = {str(file): [e.message for e in meta.iter_errors(json.loads(file.read_text(encoding="utf-8")))] for file in files}
+    assert len(errors) > 100
+    assert {file: found for file, found in errors.items() if found} == {}
 
 
 def test_every_documented_event_type_has_a_schema() -> None:

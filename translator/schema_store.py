@@ -164,7 +164,8 @@ class SchemaStore:
                 raise TranslatorError(f"{file}:{exc.lineno}: schema is not valid JSON: {exc.msg}") from exc
             if "$id" not in contents:
                 raise TranslatorError(f"{file}: schema has no $id")
-            _Validator.check_schema(contents)
+            # Not meta-validated here: that took most of a second of every start, and the shipped
+            # schemas are checked against the Draft 2020-12 meta-schema by the tests.
             # Without "$schema", jsonschema keeps our validator class when it follows a $ref
             # (it would otherwise switch to the plain Draft 2020-12 class and drop our keywords).
             contents = {key: value for key, value in contents.items() if key != "$schema"}

@@ -237,11 +237,15 @@ def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
 
 
 def _line_records(name: str, number: int, line: bytes) -> Iterator[Record]:
-    text = _decode(line).rstrip("\r\n")
+    try:  # valid UTF-8, the common case, holds nothing undecodable: no need to look
+        text, valid = line.decode("utf-8").removeprefix("\ufeff"), True
+    except UnicodeDecodeError:
+        text, valid = _decode(line), False
+    text = text.rstrip("\r\n")
     if not text or text.isspace():
         return
     source = f"{name}:{number}"
-    rejected = undecodable(source, text, number)
+    rejected = None if valid else undecodable(source, text, number)
     if rejected is not None:
         yield rejected
     else:
