@@ -334,6 +334,21 @@ def test_blocks_hold_what_the_stream_gives(workers: int, lazy: bool, tmp_path: P
     assert (report.read, report.converted, dict(report.rejected)) == (len(events) + 2, len(events), {"malformed-json": 1, "unknown-format": 1})
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_records_read_before_a_read_error_are_converted_then_the_error_is_raised(workers: int) -> None:
+    def reader() -> Any:
+        for n, name in enumerate(TYPES):
+            yield Record(f"r{n}", "", conforming(name))
+        raise OSError("the disk went away")
+
+    blocks = convert_blocks(reader(), workers=workers, chunksize=4)
+    written = []
+    with pytest.raises(OSError, match="the disk went away"):
+        for block in blocks:
+            written.append(block.converted)
+    assert sum(written, Counter()) == Counter(TYPES)
+
+
 def test_unreadable_records_are_rejected_with_their_own_reason() -> None:
     problem = Problem("", "malformed JSON at line 1, column 2: Expecting value", "malformed-json")
     [result] = convert_stream([Record("f:1", "{x", problem=problem)])

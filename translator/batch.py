@@ -235,15 +235,21 @@ def _units(items: Iterable[Record | Lines | Any]) -> Iterator[Record | Lines]:
 
 
 def _chunks(units: Iterator[Record | Lines], size: int) -> Iterator[list[Record | Lines]]:
-    """Units grouped by about `size` records (a block of lines counts as its lines)."""
+    """Units grouped by about `size` records (a block of lines counts as its lines). When reading
+    fails, the units read before the failure still come out, then the error is raised."""
     chunk: list[Record | Lines] = []
     records = 0
-    for unit in units:
-        chunk.append(unit)
-        records += len(unit) if isinstance(unit, Lines) else 1
-        if records >= size:
+    try:
+        for unit in units:
+            chunk.append(unit)
+            records += len(unit) if isinstance(unit, Lines) else 1
+            if records >= size:
+                yield chunk
+                chunk, records = [], 0
+    except Exception:
+        if chunk:
             yield chunk
-            chunk, records = [], 0
+        raise
     if chunk:
         yield chunk
 
