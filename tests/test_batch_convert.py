@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from translator.batch import ConvertResult, Report, convert_blocks, convert_stream
 from translator.cli import _Progress, run
 from translator.errors import Problem, ValidationError
-from translator.io.readers import Record, read_records
+from translator.io.readers import BLOCK_BYTES, Record, read_records
 from translator.validation import conforms, validate
 
 TYPES = ("logged_in", "logged_out", "asset_accessed", "submission_created", "wiki_page_created", "grade_change")
@@ -332,6 +332,12 @@ def test_blocks_hold_what_the_stream_gives(workers: int, lazy: bool, tmp_path: P
     assert [r for b in blocks for r in b.rejects] == [r for r in stream if not r.ok]
     assert sum((b.converted for b in blocks), Counter()) == Counter(r.event_type for r in stream if r.ok)
     assert (report.read, report.converted, dict(report.rejected)) == (len(events) + 2, len(events), {"malformed-json": 1, "unknown-format": 1})
+
+
+def test_long_records_make_small_blocks() -> None:
+    records = [Record(f"r{n}", "x" * (BLOCK_BYTES // 2), conforming(name)) for n, name in enumerate(TYPES)]
+    blocks = list(convert_blocks(records, chunksize=256))
+    assert [sum(b.converted.values()) for b in blocks] == [2] * (len(TYPES) // 2)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

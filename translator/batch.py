@@ -33,7 +33,7 @@ from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError
 from .formats import detect_format
 from .ids import caliper_time
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
-from .io.readers import Lines, Record
+from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
 from .validation import conforms
 
@@ -235,17 +235,19 @@ def _units(items: Iterable[Record | Lines | Any]) -> Iterator[Record | Lines]:
 
 
 def _chunks(units: Iterator[Record | Lines], size: int) -> Iterator[list[Record | Lines]]:
-    """Units grouped by about `size` records (a block of lines counts as its lines). When reading
-    fails, the units read before the failure still come out, then the error is raised."""
+    """Units grouped by about `size` records (a block of lines counts as its lines) or about
+    `BLOCK_BYTES` of text, whichever comes first, so that long records make small chunks. When
+    reading fails, the units read before the failure still come out, then the error is raised."""
     chunk: list[Record | Lines] = []
-    records = 0
+    records = text = 0
     try:
         for unit in units:
             chunk.append(unit)
             records += len(unit) if isinstance(unit, Lines) else 1
-            if records >= size:
+            text += unit.size if isinstance(unit, Lines) else len(unit.text)
+            if records >= size or text >= BLOCK_BYTES:
                 yield chunk
-                chunk, records = [], 0
+                chunk, records, text = [], 0, 0
     except Exception:
         if chunk:
             yield chunk

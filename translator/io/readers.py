@@ -46,7 +46,8 @@ from ..errors import Problem
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
-LINES_PER_BLOCK = 256  # JSON Lines lines per `Lines` block with `lazy`
+LINES_PER_BLOCK = 256  # JSON Lines lines per `Lines` block with `lazy`, at most,
+BLOCK_BYTES = 1 << 20  # and bytes: a block ends at the line that reaches this size
 
 COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
@@ -83,6 +84,11 @@ class Lines:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    @property
+    def size(self) -> int:
+        """Bytes, newlines included."""
+        return sum(map(len, self.lines))
 
 
 @overload
@@ -187,8 +193,18 @@ def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Line
         yield Lines(name, first[0], [first[1]])
         if following is not None:
             yield Lines(name, following[0], [following[1]])
-        while block := list(itertools.islice(lines, LINES_PER_BLOCK)):
-            yield Lines(name, block[0][0], [line for _, line in block])
+        block: list[bytes] = []
+        start = size = 0
+        for number, line in lines:
+            if not block:
+                start = number
+            block.append(line)
+            size += len(line)
+            if len(block) == LINES_PER_BLOCK or size >= BLOCK_BYTES:
+                yield Lines(name, start, block)
+                block, size = [], 0
+        if block:
+            yield Lines(name, start, block)
         return
     yield from _line_records(name, *first)
     if following is not None:
