@@ -26,6 +26,7 @@ from translator.batch import ConvertResult, Report, convert_blocks, convert_stre
 from translator.cli import _Progress, run
 from translator.errors import Problem, ValidationError
 from translator.io.readers import BLOCK_BYTES, Record, read_records
+from translator.io.writers import JsonWriter
 from translator.validation import conforms, validate
 
 TYPES = ("logged_in", "logged_out", "asset_accessed", "submission_created", "wiki_page_created", "grade_change")
@@ -404,3 +405,20 @@ def test_send_time_is_the_event_time_by_default_so_output_is_reproducible() -> N
     assert first.output is not None and second.output is not None
     assert first.output["sendTime"] == first.output["data"][0]["eventTime"]
     assert second.output["sendTime"] == "2030-01-01T00:00:00.000Z"
+
+
+def test_values_orjson_refuses_are_written_as_the_same_json_values(tmp_path: Path) -> None:
+    values = [{"text": "caf\udc80"}, {"big": 2**70}, {"plain": "é"}]
+    for name in ("out.jsonl", "out.json", "out.jsonl.gz"):
+        with JsonWriter(str(tmp_path / name)) as writer:
+            for value in values:
+                writer.write(value)
+        raw = (tmp_path / name).read_bytes()
+        text = (gzip.decompress(raw) if name.endswith(".gz") else raw).decode("utf-8")  # valid UTF-8
+        assert (json.loads(text) if name == "out.json" else [json.loads(line) for line in text.splitlines()]) == values
+    stream = io.StringIO()
+    with JsonWriter(None, stream) as writer:
+        for value in values:
+            writer.write(value)
+    assert [json.loads(line) for line in stream.getvalue().splitlines()] == values
+    assert "\\udc80" in stream.getvalue()  # escaped, as in a file: a text stream never gets a lone surrogate

@@ -15,7 +15,6 @@ Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, 
 from __future__ import annotations
 
 import gc
-import json
 import multiprocessing
 import os
 import threading
@@ -26,12 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from .engine import IdStyle, Target, Translator
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
+from .io.jsontext import compact, readable
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
@@ -298,7 +296,7 @@ class _Converter:
         for unit in units:
             for result in self.convert_unit(unit):
                 if result.ok:
-                    encoded.append(_encode(result.output) + b"\n")
+                    encoded.append(compact(result.output) + b"\n")
                     converted[result.event_type or "?"] += 1
                 else:
                     rejects.append(result)
@@ -309,7 +307,7 @@ class _Converter:
 
         def reject(reason: str, problems: list[Problem], kind: str | None = None) -> ConvertResult:
             # The original text, serialised only for a reject: most records never need it.
-            text = record.text if not item.suffix and record.text else _dumps(item.original)
+            text = record.text if not item.suffix and record.text else readable(item.original)
             return _reject(source, reason, problems, text, kind)
 
         if item.problem is not None:
@@ -376,17 +374,6 @@ def event_type(payload: Any) -> str | None:
     if isinstance(event, dict) and isinstance(event.get("type"), str):
         return f"{event['type']}/{event.get('action')}"
     return None
-
-
-def _encode(value: Any) -> bytes:
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:  # a lone surrogate: escape it as the text writer does
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 # -- several processes ----------------------------------------------------------------------

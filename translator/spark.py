@@ -35,8 +35,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 try:
     from pyspark import RDD
     from pyspark.sql import Column, DataFrame
@@ -48,6 +46,7 @@ except ImportError as exc:  # pragma: no cover - only without the extra
 from .batch import ConvertResult, SendTime, convert_stream
 from .engine import IdStyle, Target, Translator
 from .errors import Problem, TranslatorError
+from .io.jsontext import compact, readable
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import Record, parse_text, undecodable
 
@@ -277,7 +276,7 @@ def _records(value: Any, source: str) -> Iterator[Record]:
     elif isinstance(value, str):
         text = value
     else:  # already parsed
-        yield Record(source, _dumps(value), value)
+        yield Record(source, readable(value), value)
         return
     text = text.removeprefix("\ufeff")
     if not text.strip():
@@ -288,20 +287,12 @@ def _records(value: Any, source: str) -> Iterator[Record]:
 
 def _row(result: ConvertResult) -> tuple[Any, ...]:
     """A result as a `RESULT_SCHEMA` row."""
-    problems = _storable(_dumps([problem.as_dict() for problem in result.problems]))
+    problems = _storable(readable([problem.as_dict() for problem in result.problems]))
     if result.ok:
-        output = _compact(result.output)
+        output = compact(result.output).decode("utf-8")  # as the CLI writes it
         return (result.source, "converted", result.event_type, output, None, problems, None)
     text = _storable(result.text) if result.text is not None else None
     return (result.source, "rejected", result.event_type, None, result.reason, problems, text)
-
-
-def _compact(value: Any) -> str:
-    """Compact JSON text, as the CLI's writer gives it."""
-    try:
-        return orjson.dumps(value).decode("utf-8")
-    except orjson.JSONEncodeError:  # a lone surrogate or a huge integer: the slower path copes
-        return _storable(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
 
 
 def _storable(text: str) -> str:
@@ -311,10 +302,6 @@ def _storable(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _field(df: DataFrame, name: str) -> StructField:

@@ -43,6 +43,7 @@ from typing import IO, Any, Literal, cast, overload
 import orjson
 
 from ..errors import Problem
+from .jsontext import readable
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
@@ -244,7 +245,7 @@ def _parse_alone(text: str) -> tuple[Any] | None:
 def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
     if isinstance(value, list):
         for index, item in enumerate(value):
-            yield Record(f"{name}#{index}", _dumps(item), item)
+            yield Record(f"{name}#{index}", readable(item), item)
     else:
         yield Record(name, text, value)
 
@@ -296,7 +297,7 @@ def parse_text(source: str, text: str, number: int | None = None) -> Iterator[Re
         return
     if isinstance(value, list):
         for index, item in enumerate(value):
-            yield Record(f"{source}#{index}", _dumps(item), item)
+            yield Record(f"{source}#{index}", readable(item), item)
     else:
         yield Record(source, text, value)
 
@@ -465,10 +466,6 @@ def _decoded(chunks: Iterable[bytes]) -> Iterator[str]:
 def _printable(text: str) -> str:
     """`text` with undecodable bytes as U+FFFD, so it can be written out as UTF-8."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 class _TextAsBytes(io.RawIOBase):

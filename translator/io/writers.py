@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-import orjson
-
 from ..errors import Problem
+from .jsontext import compact
 
 
 class JsonWriter:
@@ -57,21 +55,7 @@ class JsonWriter:
         self.count += count
 
     def write(self, value: Any) -> None:
-        if not self._text:
-            try:
-                data = orjson.dumps(value)  # the same compact UTF-8 text as below, several times faster
-            except orjson.JSONEncodeError:  # e.g. a lone surrogate: the slower path escapes it
-                data = None
-            if data is not None:
-                self.write_lines(data + b"\n")
-                return
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        if self.array:
-            text = ("[\n" if self.count == 0 else ",\n") + text
-        else:
-            text += "\n"
-        self._emit(text)
-        self.count += 1
+        self.write_lines(compact(value) + b"\n")
 
     def close(self) -> None:
         if self.array:
@@ -84,11 +68,7 @@ class JsonWriter:
         self._file.close()
 
     def _emit(self, text: str) -> None:
-        if self._text:
-            self._sink.write(text)
-        else:
-            # A lone surrogate can only sit inside a JSON string, where `\udc80` is its escape.
-            self._sink.write(text.encode("utf-8", "backslashreplace"))
+        self._sink.write(text if self._text else text.encode())
 
     def __enter__(self) -> JsonWriter:
         return self
