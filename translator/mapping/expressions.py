@@ -201,9 +201,12 @@ class Expression:
         except ExpressionError as exc:
             raise ExpressionError(f"expression {source!r} does not compile: {exc}") from None
         self.names = {**RUNTIME, **generator.constants}
-        self._function = eval(compile(f"lambda v: {self.python}", f"<expression {source!r}>", "eval"), dict(self.names))  # noqa: S307 - our own generated code
+        self._function: Callable[[Variables], Any] | None = None  # compiled on first call: most are only inlined
 
     def __call__(self, variables: Variables) -> Any:
+        if self._function is None:
+            code = compile(f"lambda v: {self.python}", f"<expression {self.source!r}>", "eval")
+            self._function = eval(code, dict(self.names))  # noqa: S307 - our own generated code
         try:
             return self._function(variables)
         except ERRORS as exc:
