@@ -335,6 +335,39 @@ def test_blocks_hold_what_the_stream_gives(workers: int, lazy: bool, tmp_path: P
     assert (report.read, report.converted, dict(report.rejected)) == (len(events) + 2, len(events), {"malformed-json": 1, "unknown-format": 1})
 
 
+class _Sabotaged(translator.Translator):
+    """Fails on asset_accessed events and spoils the output of logged_out ones, so that a block's
+    rejects come from every phase of the conversion."""
+
+    def convert_checked(self, payload: Any, source: str, to: Any, **options: Any) -> dict[str, Any]:
+        name = payload["metadata"]["event_name"]
+        if name == "asset_accessed":
+            raise KeyError("object")
+        output = super().convert_checked(payload, source, to, **options)
+        if name == "logged_out":
+            output["data"][0]["actor"] = 5
+        return output
+
+
+def test_a_block_converted_phase_by_phase_gives_what_record_by_record_gives(tmp_path: Path) -> None:
+    events = [conforming(name, n) for n in range(2) for name in TYPES]
+    invalid = conforming("logged_in")
+    invalid["metadata"]["user_id"] = "me"
+    texts = [*map(json.dumps, events[:5]), "{broken", json.dumps(invalid), *map(json.dumps, events[5:]), '{"not": 1}']
+    file = tmp_path / "events.jsonl"
+    file.write_text("\n".join(texts) + "\n")
+    engine = _Sabotaged()
+    one_by_one = list(convert_stream(read_records([str(file)]), translator=engine))
+    phased = list(convert_stream(read_records([str(file)], lazy=True), translator=engine))  # one block of lines
+    assert phased == one_by_one
+    reasons = [(r.source.rsplit(":", 1)[1], r.reason) for r in phased if not r.ok]
+    assert reasons == [
+        ("2", "invalid-output"), ("3", "internal-error"), ("6", "malformed-json"), ("7", "invalid-input"),
+        ("10", "invalid-output"), ("11", "internal-error"), ("15", "unknown-format"),
+    ]  # fmt: skip
+    assert sum(r.ok for r in phased) == len(events) - 4
+
+
 def test_long_records_make_small_blocks() -> None:
     records = [Record(f"r{n}", "x" * (BLOCK_BYTES // 2), conforming(name)) for n, name in enumerate(TYPES)]
     blocks = list(convert_blocks(records, chunksize=256))
