@@ -7,8 +7,9 @@ An ambiguous set of mappings is refused when loaded, never guessed at run time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +78,16 @@ class CompiledMapping:
                 return node.value
         return None
 
-    def copies(self) -> Iterator[tuple[Pointer, Copy, bool]]:
-        for at, node, optional in walk(self.template):
-            if isinstance(node, Copy):
-                yield at, node, optional
+    @cached_property
+    def copies(self) -> tuple[tuple[Pointer, Copy, bool], ...]:
+        """Every plain copy in the template (where it writes, the node, whether optional): what
+        `restore` inverts, so it is found once rather than for every event."""
+        return tuple((at, node, optional) for at, node, optional in walk(self.template) if isinstance(node, Copy))
 
+    @cached_property
     def constraints(self) -> dict[Pointer, Any]:
-        """What a Caliper event must show to come from this mapping."""
+        """What a Caliper event must show to come from this mapping (reverse dispatch tries it on
+        every event, so it is worked out once)."""
         found: dict[Pointer, Any] = {p: PRESENT for p in self.match}
         for at, node, optional in walk(self.template):
             if optional:
@@ -95,7 +99,7 @@ class CompiledMapping:
         return found
 
     def specificity(self) -> tuple[int, int]:
-        constraints = self.constraints()
+        constraints = self.constraints
         return (len(self.match), len(constraints) - len(self.match))
 
     def build(self, metadata: dict[str, Any], body: dict[str, Any], host: str | None, scope: Scope) -> dict[str, Any]:
@@ -106,7 +110,7 @@ class CompiledMapping:
         """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules."""
         restored: dict[str, Any] = {"metadata": {}, "body": {}}
         written: set[tuple[str, ...]] = set()
-        for at, copy, optional in self.copies():
+        for at, copy, optional in self.copies:
             if copy.path[0] not in restored or copy.path in written or copy.converter and copy.converter.inverse is None:
                 continue
             value = lookup(event, at)
@@ -154,7 +158,7 @@ class Catalog:
             for second in candidates[index + 1 :]:
                 if first.specificity() != second.specificity():
                     continue
-                if _constraints_compatible(first.constraints(), second.constraints()):
+                if _constraints_compatible(first.constraints, second.constraints):
                     raise MappingError(
                         f"mappings for {first.canvas_event!r} ({first.file}) and {second.canvas_event!r} ({second.file}) "
                         "cannot be told apart from a Caliper event (same type, action, object type and URN kind); "
@@ -169,7 +173,7 @@ class Catalog:
 
     def reverse(self, event: dict[str, Any]) -> CompiledMapping | None:
         for mapping in self._reverse:
-            if self._satisfies(event, mapping.constraints()):
+            if self._satisfies(event, mapping.constraints):
                 return mapping
         return None
 
@@ -197,8 +201,10 @@ def _mapping_files(directory: Path) -> list[Path]:
 def _check(document: Any, file: Path) -> None:
     if not isinstance(document, dict):
         raise MappingError("a mapping file must hold a YAML mapping", file=str(file), line=1)
-    validator = schema_store().validator(schema_id("mapping.json"))
-    error = best_match(validator.iter_errors(document))
+    compiled = schema_store().compiled(schema_id("mapping.json"))
+    if compiled.fast is not None and compiled.fast.is_valid(document):
+        return  # the usual case, told fast; jsonschema walks only a file that has a problem to show
+    error = best_match(compiled.detailed.iter_errors(document))
     if error is None:
         return
     path = list(error.absolute_path)

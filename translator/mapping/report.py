@@ -30,7 +30,7 @@ def _documented_fields(event_type: str) -> list[str]:
 
 def lossy_fields(mapping: CompiledMapping, event_type: str) -> tuple[str, ...]:
     """Documented Canvas fields that the Caliper form does not carry back (derived, not declared)."""
-    restored: set[tuple[str, ...]] = {copy.path for _, copy, _ in mapping.copies() if copy.converter is None or copy.converter.inverse}
+    restored: set[tuple[str, ...]] = {copy.path for _, copy, _ in mapping.copies if copy.converter is None or copy.converter.inverse}
     restored |= {target for target, _ in mapping.reverse_rules}
     restored.add(("metadata", "event_name"))  # the engine names the event from the mapping
     lost = []
