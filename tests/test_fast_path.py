@@ -15,7 +15,9 @@ import test_caliper_schemas as caliper_suite
 from corpus import canvas_examples
 from translator.formats.caliper import validate_caliper
 from translator.formats.canvas import validate_canvas
-from translator.schema_store import Compiled, problems_of
+from translator.mapping.yaml_lines import load_yaml
+from translator.resources import data_dir
+from translator.schema_store import Compiled, problems_of, schema_id, schema_store
 
 
 class Disagreement(AssertionError):
@@ -100,3 +102,25 @@ def test_the_accept_path_verdict_equals_the_full_verdict_on_every_payload() -> N
         assert conforms(accept_problems(payload, "canvas")) == conforms(translator.validate(payload, format="canvas"))
         checked += 1
     assert checked >= 290
+
+
+def mapping_documents() -> Iterator[Any]:
+    """Every shipped mapping file as loaded (line-tracking dicts), and broken variants of each."""
+    for file in sorted(data_dir("mappings").rglob("*.yaml")):
+        document = load_yaml(file)
+        yield document
+        if "event" in document:
+            yield {**document, "event": {**document["event"], "$bogus": 1}}
+            yield {**document, "event": {**document["event"], "id": "$nowhere.x"}}
+            yield {key: value for key, value in document.items() if key != "canvas_event"}
+            yield {**document, "canvas_event": "Not A Name"}
+        else:
+            yield {**document, "parts": ["not", "an", "object"]}
+
+
+def test_fast_and_detailed_verdicts_agree_on_mapping_files() -> None:
+    """Loading a mapping trusts the fast verdict when it accepts (mapping/catalog.py `_check`)."""
+    compiled = schema_store().compiled(schema_id("mapping.json"))
+    verdicts = [(compiled.fast.is_valid(d), not list(compiled.detailed.iter_errors(d))) for d in mapping_documents()]
+    assert all(fast == detailed for fast, detailed in verdicts)
+    assert sum(ok for ok, _ in verdicts) >= 30 and sum(not ok for ok, _ in verdicts) >= 100
