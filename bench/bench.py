@@ -12,8 +12,12 @@ Not a test: it prints figures (see bench/README.md). In one run it
    (b) naive: the same parse and serialisation, plus plain ``jsonschema.Draft202012Validator``
        ``iter_errors`` of the input (one validator per Canvas event type) and of the already
        converted output (the Caliper canvas-profile envelope schema), without converting;
-   (c) the project: the same parse and serialisation around ``translator.convert_stream`` (input
-       checked, converted, output checked);
+   (c) the project: ``translator.convert_stream`` over ``read_records(lazy=True)`` of the file (the
+       project parses the lines itself, as the CLI does; input checked, converted, output checked),
+       and the same serialisation;
+   and, to show where (c)'s time goes, (c0) the conversion alone (``validate=False``) and (c1) the
+   project's two checks alone, each around the same parse and serialisation; and (d) the other
+   direction, the corpus's Caliper outputs converted back to Canvas;
 3. runs ``translator convert`` on a big JSON Lines file with ``--workers 1`` and ``--workers 2``
    (wall time, peak RSS), and on a quarter of it, to see whether peak RSS stays flat;
 4. prints one table and writes the figures to ``bench/out/results.json``.
@@ -260,32 +264,128 @@ def stage_naive(path: str, limit: int | None) -> dict[str, Any]:
 
 
 def stage_project(path: str, limit: int | None) -> dict[str, Any]:
+    """(c): the project reads the file itself, as the CLI does (`read_records(lazy=True)`: blocks
+    of lines, each parsed and converted phase by phase), and the outputs are serialised here."""
+    import orjson
+
+    import translator
+    from translator.io.readers import read_records
+
+    def run(file: Path) -> tuple[int, Counter[str]]:
+        count, rejected = 0, Counter[str]()
+        for result in translator.convert_stream(read_records([str(file)], lazy=True), "caliper", translator=converter):
+            count += 1
+            if result.output is not None:
+                orjson.dumps(result.output)
+            else:
+                rejected[result.reason or "?"] += 1
+        return count, rejected
+
+    with tempfile.TemporaryDirectory() as scratch:
+        warmup, source = Path(scratch) / "warmup.jsonl", Path(scratch) / "timed.jsonl"
+        warmup.write_bytes(b"".join(_lines(path, WARMUP)))
+        if limit:
+            source.write_bytes(b"".join(_lines(path, limit)))
+        started = time.perf_counter()
+        converter = translator.Translator()
+        run(warmup)
+        setup = time.perf_counter() - started
+        started = time.perf_counter()
+        count, rejected = run(source if limit else Path(path))
+        seconds = time.perf_counter() - started
+    return {"events": count, "seconds": seconds, "setup_seconds": setup, "rejected": dict(rejected)}
+
+
+def stage_reverse(path: str, limit: int | None) -> dict[str, Any]:
+    """(d), a diagnostic: the other direction. The corpus is converted to Caliper first (untimed),
+    then the project reads that file and converts it back to Canvas, checked in and out."""
+    import orjson
+
+    import translator
+    from translator.io.readers import read_records
+
+    converter = translator.Translator()
+
+    def run(file: Path) -> int:
+        count = 0
+        for result in translator.convert_stream(read_records([str(file)], lazy=True), "canvas", translator=converter):
+            if result.output is None:
+                raise SystemExit(f"bench: {result.source} did not convert back: {result.reason}")
+            orjson.dumps(result.output)
+            count += 1
+        return count
+
+    with tempfile.TemporaryDirectory() as scratch:
+        source, caliper, warmup = (Path(scratch) / name for name in ("canvas.jsonl", "caliper.jsonl", "warmup.jsonl"))
+        source.write_bytes(b"".join(_lines(path, limit)))
+        with open(caliper, "wb") as out:
+            for block in translator.convert_blocks(read_records([str(source)], lazy=True), "caliper", translator=converter):
+                out.write(block.encoded)
+        warmup.write_bytes(b"".join(_lines(str(caliper), WARMUP)))
+        run(warmup)
+        started = time.perf_counter()
+        count = run(caliper)
+        return {"events": count, "seconds": time.perf_counter() - started}
+
+
+def stage_unchecked(path: str, limit: int | None) -> dict[str, Any]:
+    """(c0), a diagnostic: the conversion alone, through the public `validate=False`."""
     import orjson
 
     import translator
 
     loads, dumps = orjson.loads, orjson.dumps
-    started = time.perf_counter()
     converter = translator.Translator()
-    for result in translator.convert_stream((loads(line) for line in _lines(path, WARMUP)), "caliper", translator=converter):
-        if result.output is not None:
-            dumps(result.output)
-    setup = time.perf_counter() - started
+
+    def convert(line: bytes) -> None:
+        payload = loads(line)
+        send_time = payload["metadata"]["event_time"]  # what convert_stream's send_time="event" gives
+        dumps(converter.translate(payload, "caliper", validate=False, send_time=send_time))
+
+    for line in _lines(path, WARMUP):
+        convert(line)
     count = 0
-    rejected: Counter[str] = Counter()
     started = time.perf_counter()
-    payloads = (loads(line) for line in _lines(path, limit))
-    for result in translator.convert_stream(payloads, "caliper", translator=converter):
+    for line in _lines(path, limit):
+        convert(line)
         count += 1
-        if result.output is not None:
-            dumps(result.output)
-        else:
-            rejected[result.reason or "?"] += 1
-    seconds = time.perf_counter() - started
-    return {"events": count, "seconds": seconds, "setup_seconds": setup, "rejected": dict(rejected)}
+    return {"events": count, "seconds": time.perf_counter() - started}
 
 
-STAGES = {"floor": stage_floor, "naive": stage_naive, "project": stage_project}
+def stage_checks(path: str, limit: int | None) -> dict[str, Any]:
+    """(c1), a diagnostic: the project's two accept-path checks alone (`Translator.problems` of
+    the input and of the output), around the same parse and serialisation. Outputs are converted
+    beforehand, untimed, a thousand at a time so memory stays flat."""
+    import orjson
+
+    import translator
+
+    loads, dumps = orjson.loads, orjson.dumps
+    converter = translator.Translator()
+
+    def check(lines: list[bytes]) -> tuple[int, float]:
+        outputs = [converter.translate(loads(line), "caliper", validate=False) for line in lines]
+        started = time.perf_counter()
+        for line, output in zip(lines, outputs):
+            payload = loads(line)
+            if converter.problems(payload, "canvas") or converter.problems(output, "caliper"):
+                raise SystemExit("bench: a check found problems in the generated corpus")
+            dumps(output)
+        return len(lines), time.perf_counter() - started
+
+    check(list(_lines(path, WARMUP)))
+    count, seconds = 0, 0.0
+    lines = _lines(path, limit)
+    while batch := list(itertools.islice(lines, 1000)):
+        done, spent = check(batch)
+        count, seconds = count + done, seconds + spent
+    return {"events": count, "seconds": seconds}
+
+
+STAGES = {
+    "floor": stage_floor, "naive": stage_naive, "project": stage_project, "unchecked": stage_unchecked,
+    "checks": stage_checks, "reverse": stage_reverse,
+}  # fmt: skip
 
 
 def run_stage_here(name: str, path: str, limit: int | None) -> None:
@@ -511,7 +611,7 @@ def report(results: dict[str, Any]) -> list[str]:
     rows.append(["(a) floor: orjson parse + serialise", f"{floor['events']:,}", f"{floor['seconds']:.2f}", rate(floor["rate"]), mb(floor["maxrss_kb"])])
     naive_label = "(b) naive: (a) + jsonschema in & out" + (" [sample]" if sampled else "")
     rows.append([naive_label, f"{naive['events']:,}", f"{naive['seconds']:.2f}", rate(naive["rate"]), mb(naive["maxrss_kb"])])
-    rows.append(["(c) project: (a) + convert_stream, checked", f"{project['events']:,}", f"{project['seconds']:.2f}", rate(project["rate"]), mb(project["maxrss_kb"])])
+    rows.append(["(c) project: read + convert_stream, checked + serialise", f"{project['events']:,}", f"{project['seconds']:.2f}", rate(project["rate"]), mb(project["maxrss_kb"])])
     lines += table(rows, {1, 2, 3, 4})
     floor_ratio = floor["rate"] / project["rate"]
     naive_ratio = project["rate"] / naive["rate"]
@@ -532,6 +632,7 @@ def report(results: dict[str, Any]) -> list[str]:
     if project.get("rejected"):
         lines.append(f"WARNING: the project rejected events of the generated corpus: {project['rejected']}")
     lines.append(f"(c) setup (Translator() and {WARMUP} warm-up events, untimed): {project['setup_seconds']:.2f} s")
+    lines += ["", *breakdown(results)]
 
     big = results["big"]
     lines += ["", f"translator convert --to caliper on {results['big_events']:,} events (subprocess; {results['big_path']}):"]
@@ -573,6 +674,36 @@ def report(results: dict[str, Any]) -> list[str]:
         "=" * 100,
     ]
     return lines
+
+
+def breakdown(results: dict[str, Any]) -> list[str]:
+    """Where (c)'s time per event goes: the conversion and the checks, each measured alone."""
+    floor, naive, project = results["floor"], results["naive"], results["project"]
+    unchecked, checks, reverse = results["unchecked"], results["checks"], results["reverse"]
+
+    def micros(stage: dict[str, Any]) -> float:
+        return 1e6 / stage["rate"]
+
+    rows = [["where (c)'s time goes (diagnostics, not targets)", "events", "events/s", "us/event", "x floor"]]
+    for label, stage in (
+        ("(a) floor", floor),
+        ("(c0) conversion alone: (a) + translate(validate=False)", unchecked),
+        ("(c1) checks alone: (a) + Translator.problems in & out", checks),
+        ("(c) project", project),
+    ):
+        rows.append([label, f"{stage['events']:,}", rate(stage["rate"]), f"{micros(stage):.1f}", f"{floor['rate'] / stage['rate']:.1f}"])
+    rest = micros(project) - micros(unchecked) - micros(checks) + micros(floor)
+    checking = micros(checks) - micros(floor)
+    return [
+        *table(rows, {1, 2, 3, 4}),
+        f"per event: the two checks {checking:.1f} us ({checking / micros(floor):.1f}x the floor), the conversion "
+        f"{micros(unchecked) - micros(floor):.1f} us, and the rest of (c) {rest:.1f} us (reading the file, the batch's "
+        "bookkeeping, and doing both in one pass, where the CPU caches hold less of each)",
+        f"(b)/(c1) = {checks['rate'] / naive['rate']:,.0f}x: the project's checks against plain jsonschema on the same inputs and outputs",
+        "",
+        f"(d) the other direction, Caliper -> Canvas (the corpus's Caliper outputs read back, checked in and out): "
+        f"{rate(reverse['rate'])} events/s, {1e6 / reverse['rate']:.1f} us/event ({floor['rate'] / reverse['rate']:.1f}x the floor)",
+    ]
 
 
 # -- main -------------------------------------------------------------------------------------
@@ -637,6 +768,10 @@ def main(argv: list[str] | None = None) -> int:
     say(f"(c) project on {args.events:,} events ...")
     results["project"] = run_stage("project", corpus_path, None)
     say(f"(c) project: {rate(results['project']['rate'])} events/s")
+    for key, label in (("unchecked", "(c0) conversion alone"), ("checks", "(c1) checks alone"), ("reverse", "(d) Caliper -> Canvas")):
+        say(f"{label} on {args.events:,} events ...")
+        results[key] = run_stage(key, corpus_path, None)
+        say(f"{label}: {rate(results[key]['rate'])} events/s")
 
     big_path = out / f"big-{args.big_events}.jsonl"
     big = write_corpus(big_path, args.big_events, templates, args.seed + 1)
