@@ -172,19 +172,11 @@ class SchemaStore:
             resources.append((contents["$id"], DRAFT202012.create_resource(contents)))
         self.ids = frozenset(uri for uri, _ in resources)
         self.registry: Registry = Registry().with_resources(resources).crawl()
-        self._validators: dict[str, Any] = {}
         self._compiled: dict[str, Compiled] = {}
         self._fast_registry: Any = None
 
     def has(self, schema_id: str) -> bool:
         return schema_id in self.ids
-
-    def validator(self, schema_id: str) -> Any:
-        """The compiled jsonschema validator for `schema_id` (a `$id`, optionally with a `#fragment`)."""
-        found = self._validators.get(schema_id)
-        if found is None:
-            found = self._validators[schema_id] = _Validator(self._schema(schema_id), registry=self.registry)
-        return found
 
     def _schema(self, schema_id: str) -> dict[str, Any]:
         try:
