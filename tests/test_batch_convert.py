@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from translator.batch import ConvertResult, Report, convert_blocks, convert_stream
 from translator.cli import _Progress, run
 from translator.errors import Problem, ValidationError
+from translator.io.jws import CANVAS_ISSUER
 from translator.io.readers import BLOCK_BYTES, Record, read_records
 from translator.io.writers import JsonWriter
 from translator.validation import conforms, validate
@@ -110,7 +111,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, Co
     )
     now = int(time.time())
     signed = [
-        jwt.encode({**events[15], "exp": now + 600}, key, algorithm="RS256", headers={"kid": "k1"}),
+        jwt.encode({**events[15], "exp": now + 600, "iss": CANVAS_ISSUER}, key, algorithm="RS256", headers={"kid": "k1"}),
         jwt.encode(events[16], forger, algorithm="RS256", headers={"kid": "k1"}),
         jwt.encode(events[16], key, algorithm="RS256", headers={"kid": "k0"}),
         jwt.encode({**events[16], "exp": now - 3600}, key, algorithm="RS256", headers={"kid": "k1"}),

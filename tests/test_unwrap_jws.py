@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from translator.errors import TranslatorError
-from translator.io.jws import JwksVerifier, JwsRejected
+from translator.io.jws import CANVAS_ISSUER, JwksVerifier, JwsRejected, verified_event
 from translator.io.unwrap import Item, unwrap
 
 EVENT = {
@@ -163,8 +163,9 @@ def verifier(jwks: dict[str, Any]) -> JwksVerifier:
 
 
 def sign(claims: dict[str, Any], key: Any, kid: str | None = "2024-06", algorithm: str = "RS256") -> str:
+    """Signed as Canvas signs: with its issuer (unless `claims` names another)."""
     headers = {"kid": kid} if kid is not None else {}
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+    return jwt.encode({"iss": CANVAS_ISSUER, **claims}, key, algorithm=algorithm, headers=headers)
 
 
 def b64(data: bytes) -> str:
@@ -238,6 +239,29 @@ def test_hmac_with_the_public_key_as_secret_is_refused(key: rsa.RSAPrivateKey, v
 
 def test_other_rsa_algorithms_are_refused_too(key: rsa.RSAPrivateKey, verifier: JwksVerifier) -> None:
     assert rejected(sign(EVENT, key, algorithm="RS512"), verifier) == "bad-algorithm"
+
+
+def test_the_issuer_must_be_allowed(key: rsa.RSAPrivateKey, jwks: dict[str, Any], verifier: JwksVerifier) -> None:
+    assert rejected(sign({**EVENT, "iss": "https://evil.example"}, key), verifier) == "bad-issuer"
+    unsigned_iss = jwt.encode(EVENT, key, algorithm="RS256", headers={"kid": "2024-06"})
+    assert rejected(unsigned_iss, verifier) == "bad-issuer"
+    mine = JwksVerifier(jwks, issuers=["https://mine.example"])
+    assert mine.event(sign({**EVENT, "iss": "https://mine.example"}, key)) == EVENT
+    assert rejected(sign(EVENT, key), mine) == "bad-issuer"
+    assert JwksVerifier(jwks, issuers=None).event(unsigned_iss) == EVENT
+
+
+def test_a_token_over_the_size_limit_is_refused_before_decoding(key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    token = sign({**EVENT, "padding": "x" * 5000}, key)
+    assert rejected(token, JwksVerifier(jwks, max_bytes=4096)) == "token-too-large"
+    assert JwksVerifier(jwks, max_bytes=len(token)).event(token)["padding"] == "x" * 5000
+    huge = "eyJh." + "A" * (2 << 20) + ".c2ln"  # 2 MB of junk: refused by size, not by parsing
+    assert rejected(huge, JwksVerifier(jwks)) == "token-too-large"
+
+
+def test_a_stored_verified_token_reads_back_after_its_key_and_time_are_gone(key: rsa.RSAPrivateKey) -> None:
+    token = sign({**EVENT, "exp": int(time.time()) - 7200}, key, kid="retired")
+    assert verified_event(token) == EVENT
 
 
 def test_unreadable_token_is_malformed(verifier: JwksVerifier) -> None:

@@ -6,7 +6,7 @@ rejected`` always holds, and a `Report` keeps the counts as results go by.
 
 Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, ``bad-signature``,
 ``unknown-kid``, ``expired``, ``not-yet-valid``, ``bad-algorithm``, ``malformed-jws``,
-``jwt-not-verifiable``), then ``unknown-format`` (neither Canvas nor Caliper), ``unknown-event``
+``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``unknown-format`` (neither Canvas nor Caliper), ``unknown-event``
 (a Canvas event type with no schema), ``invalid-input`` (the input does not conform),
 ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
 ``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
@@ -30,7 +30,7 @@ from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError
 from .formats import detect_format
 from .ids import caliper_time
 from .io.jsontext import compact, readable
-from .io.jws import DEFAULT_LEEWAY, JwksVerifier
+from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
 from .validation import conforms
@@ -161,6 +161,8 @@ def convert_stream(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    issuers: Iterable[str] | None = DEFAULT_ISSUERS,
+    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -169,9 +171,12 @@ def convert_stream(
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp.
+    same input always gives the same output), ``"now"``, or a timestamp. `issuers` (the allowed
+    `iss` of signed payloads; None: any) and `max_token_bytes` go to the `JwksVerifier`.
     """
-    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    converter, settings, workers = _prepare(
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes
+    )
     units = _units(items)
     if workers == 1:
         return (result for unit in units for result in converter.convert([unit]))
@@ -192,12 +197,16 @@ def convert_blocks(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    issuers: Iterable[str] | None = DEFAULT_ISSUERS,
+    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
     bytes: what lets several processes outrun one when the output goes straight to a file."""
-    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    converter, settings, workers = _prepare(
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes
+    )
     units = _units(items)
     if workers == 1:
         return (converter.block(chunk) for chunk in _chunks(units, chunksize))
@@ -214,6 +223,8 @@ def _prepare(
     ids: IdStyle,
     send_time: SendTime,
     leeway: float,
+    issuers: Iterable[str] | None,
+    max_token_bytes: int,
 ) -> tuple[_Converter, tuple[Any, ...], int]:
     """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
@@ -223,7 +234,8 @@ def _prepare(
         raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
     dirs = [str(d) for d in mapping_dirs or ()]
     jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time)
+    checks = (tuple(issuers) if issuers is not None else None, max_token_bytes)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks)
     return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
@@ -297,12 +309,16 @@ class _Converter:
         to: Target,
         ids: IdStyle,
         send_time: SendTime,
+        checks: tuple[tuple[str, ...] | None, int] = (DEFAULT_ISSUERS, DEFAULT_MAX_TOKEN_BYTES),
         translator: Translator | None = None,
     ) -> _Converter:
+        issuers, max_bytes = checks
         if isinstance(jwks, str):
-            verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway)
+            verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
+        elif jwks is not None:
+            verifier = JwksVerifier(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
         else:
-            verifier = JwksVerifier(jwks, leeway=leeway) if jwks is not None else None
+            verifier = None
         return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
 
     def convert(self, units: Iterable[Record | Lines]) -> list[ConvertResult]:

@@ -25,7 +25,7 @@ from .batch import Report, convert_blocks, event_type
 from .errors import FormatError, Problem, TranslatorError
 from .formats import detect_format
 from .ids import caliper_time
-from .io.jws import DEFAULT_LEEWAY, JwksVerifier
+from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 from .io.readers import read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
@@ -113,7 +113,30 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LEEWAY,
         help=f"clock leeway for exp/nbf of signed payloads (default {DEFAULT_LEEWAY:g})",
     )
+    _add_jwt_checks(parser)
     parser.add_argument("paths", nargs="+", metavar="PATH", help=INPUTS_HELP)
+
+
+def _add_jwt_checks(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--jwt-issuer",
+        action="append",
+        metavar="ISS",
+        help=f"an allowed iss of signed payloads (repeatable; default {CANVAS_ISSUER}; * allows any)",
+    )
+    parser.add_argument(
+        "--jwt-max-bytes",
+        type=int,
+        default=DEFAULT_MAX_TOKEN_BYTES,
+        metavar="N",
+        help=f"refuse signed payloads longer than this (default {DEFAULT_MAX_TOKEN_BYTES})",
+    )
+
+
+def _jwt_issuers(args: argparse.Namespace) -> tuple[str, ...] | None:
+    """The --jwt-issuer allow-list: Canvas's issuer unless given, None (any) for *."""
+    issuers = args.jwt_issuer or [CANVAS_ISSUER]
+    return None if "*" in issuers else tuple(issuers)
 
 
 def _add_mappings_option(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +160,9 @@ def _check_inputs(args: argparse.Namespace) -> None:
 
 
 def _verifier(args: argparse.Namespace) -> JwksVerifier | None:
-    return JwksVerifier.from_file(args.jwks, leeway=args.jwt_leeway) if args.jwks else None
+    if not args.jwks:
+        return None
+    return JwksVerifier.from_file(args.jwks, leeway=args.jwt_leeway, issuers=_jwt_issuers(args), max_bytes=args.jwt_max_bytes)
 
 
 # -- validate -------------------------------------------------------------------------------
@@ -287,6 +312,8 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         ids=args.ids,
         send_time=args.send_time,
         leeway=args.jwt_leeway,
+        issuers=_jwt_issuers(args),
+        max_token_bytes=args.jwt_max_bytes,
     )
     report = Report()
     progress = _Progress(streams.stderr)

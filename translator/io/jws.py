@@ -10,14 +10,17 @@ claims ... match the kid in the JWT header to the relevant JWK").
 What we check, with PyJWT (+ cryptography), never by hand: the header's `alg` must be RS256
 (`none`, HMAC and anything else are refused before any key is touched, so a public key can never
 be used as an HMAC secret); `kid` must name a key of the JWKS; the signature must verify; `exp`,
-`nbf` and `iat`, when present, are checked with a small leeway. Registered claims (`exp`, `iat`,
-...) are removed from the claims to leave the event.
+`nbf` and `iat`, when present, are checked with a small leeway; `iss` must be one of an allow-list
+(Canvas's live-events issuer by default; `issuers=None` turns the check off); a token longer than
+`max_bytes` is refused before it is decoded at all. Registered claims (`exp`, `iat`, ...) are
+removed from the claims to leave the event. The token's `jku`/`x5u`/`jwk` headers are never
+followed: keys come only from the JWKS we were given.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,11 @@ from ..errors import TranslatorError
 ALGORITHM = "RS256"
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 DEFAULT_LEEWAY = 60.0
+# The issuer of Canvas's signed live events (as they are delivered, and as Canvas consumers configure it).
+CANVAS_ISSUER = "https://live-events.canvas.instructure.com"
+DEFAULT_ISSUERS: tuple[str, ...] = (CANVAS_ISSUER,)
+# One live event is a few KB (Canvas caps its long texts at 8 KB); a token far larger is an attack.
+DEFAULT_MAX_TOKEN_BYTES = 1 << 20
 
 
 class JwsRejected(TranslatorError):
@@ -50,12 +58,21 @@ def _pyjwt() -> Any:
 class JwksVerifier:
     """The RSA signing keys of a JWKS, by `kid`; verifies tokens and returns the event they carry."""
 
-    def __init__(self, jwks: Mapping[str, Any], *, leeway: float = DEFAULT_LEEWAY) -> None:
+    def __init__(
+        self,
+        jwks: Mapping[str, Any],
+        *,
+        leeway: float = DEFAULT_LEEWAY,
+        issuers: Iterable[str] | None = DEFAULT_ISSUERS,
+        max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+    ) -> None:
         jwt = _pyjwt()
         keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
         if not isinstance(keys, list):
             raise TranslatorError('a JWKS is a JSON object with a "keys" array')
         self.leeway = leeway
+        self.issuers = frozenset(issuers) if issuers is not None else None
+        self.max_bytes = max_bytes
         self.keys: dict[str, Any] = {}
         for key in keys:
             if not isinstance(key, dict) or key.get("kty") != "RSA" or key.get("use", "sig") != "sig":
@@ -70,16 +87,25 @@ class JwksVerifier:
             raise TranslatorError("the JWKS holds no RSA signing key with a kid")
 
     @classmethod
-    def from_file(cls, path: str | Path, *, leeway: float = DEFAULT_LEEWAY) -> JwksVerifier:
+    def from_file(
+        cls,
+        path: str | Path,
+        *,
+        leeway: float = DEFAULT_LEEWAY,
+        issuers: Iterable[str] | None = DEFAULT_ISSUERS,
+        max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+    ) -> JwksVerifier:
         try:
             document = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise TranslatorError(f"cannot read the JWKS {path}: {exc}") from exc
-        return cls(document, leeway=leeway)
+        return cls(document, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of `token`; raises `JwsRejected` with the reason."""
         jwt = _pyjwt()
+        if len(token) > self.max_bytes:
+            raise JwsRejected("token-too-large", f"the signed payload is {len(token):,} bytes; at most {self.max_bytes:,} are accepted")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -94,7 +120,7 @@ class JwksVerifier:
                 "unknown-kid", f"JWS key id {kid!r} is not in the JWKS (known: {', '.join(sorted(self.keys))})"
             )
         try:
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[ALGORITHM],
@@ -109,7 +135,22 @@ class JwksVerifier:
             raise JwsRejected("bad-signature", f"the signature does not verify with key {kid!r}") from None
         except jwt.InvalidTokenError as exc:
             raise JwsRejected("malformed-jws", f"the signed payload cannot be read: {exc}") from None
+        if self.issuers is not None and claims.get("iss") not in self.issuers:
+            allowed = ", ".join(sorted(self.issuers)) or "none"
+            raise JwsRejected("bad-issuer", f"the issuer {claims.get('iss')!r} is not allowed (allowed: {allowed})")
+        return claims
 
     def event(self, token: str) -> dict[str, Any]:
         """The event a verified `token` carries: its claims without the registered JWT claims."""
-        return {name: value for name, value in self.claims(token).items() if name not in REGISTERED_CLAIMS}
+        return _event(self.claims(token))
+
+
+def verified_event(token: str) -> dict[str, Any]:
+    """The event of a token that was verified before it was stored (read back from our own spool):
+    decoded without checking again, since its key may have rotated out and its `exp` passed since."""
+    jwt = _pyjwt()
+    return _event(jwt.decode(token, options={"verify_signature": False}))
+
+
+def _event(claims: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in claims.items() if name not in REGISTERED_CLAIMS}
