@@ -436,4 +436,44 @@ def _mappings(args: argparse.Namespace, streams: Streams) -> int:
     return EXIT_OK
 
 
-COMMANDS: list[Callable[[Any], None]] = [_validate_command, _convert_command, _mappings_command]
+# -- live delivery (the `serve` extra) -------------------------------------------------------
+
+
+def _serve_command(commands: Any) -> None:
+    from .live import commands as live
+
+    parser = commands.add_parser(
+        "serve",
+        help="receive Canvas's HTTPS deliveries, spool them durably, convert and deliver them",
+        description="An HTTP receiver for Canvas live events: verifies signed payloads against a JWKS URL, "
+        "answers 202 only once the body is fsynced in the spool, converts in the background and writes "
+        "rotating JSON Lines files or POSTs to a Caliper endpoint. Needs the serve extra.",
+    )
+    live.add_common(parser, _send_time)
+    live.add_serve(parser)
+    parser.set_defaults(run=lambda args, streams: _live(live.serve, args))
+
+
+def _consume_command(commands: Any) -> None:
+    from .live import commands as live
+
+    parser = commands.add_parser(
+        "consume",
+        help="consume Canvas's SQS queue: spool each message durably, then delete it; convert and deliver",
+        description="Long-polls an SQS queue, spools and fsyncs each message before deleting it (a message "
+        "that cannot be spooled stays on the queue), converts in the background and delivers like serve. "
+        "Needs the serve extra.",
+    )
+    live.add_common(parser, _send_time)
+    live.add_consume(parser)
+    parser.set_defaults(run=lambda args, streams: _live(live.consume, args))
+
+
+def _live(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return command(args)
+    except ImportError as exc:
+        raise UsageError(f"{exc.name or exc} is missing: pip install 'canvas-caliper-translator[serve]'") from None
+
+
+COMMANDS: list[Callable[[Any], None]] = [_validate_command, _convert_command, _mappings_command, _serve_command, _consume_command]

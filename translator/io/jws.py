@@ -149,7 +149,10 @@ def verified_event(token: str) -> dict[str, Any]:
     """The event of a token that was verified before it was stored (read back from our own spool):
     decoded without checking again, since its key may have rotated out and its `exp` passed since."""
     jwt = _pyjwt()
-    return _event(jwt.decode(token, options={"verify_signature": False}))
+    try:
+        return _event(jwt.decode(token, options={"verify_signature": False}))
+    except jwt.InvalidTokenError as exc:
+        raise JwsRejected("malformed-jws", f"the signed payload cannot be read: {exc}") from None
 
 
 def _event(claims: dict[str, Any]) -> dict[str, Any]:

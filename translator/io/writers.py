@@ -79,6 +79,11 @@ class JsonWriter:
         self.close()
 
 
+def reject_record(source: str, reason: str, problems: list[Problem], text: str | None) -> dict[str, Any]:
+    """A rejected record as the rejects file holds it."""
+    return {"source": source, "reason": reason, "problems": [problem.as_dict() for problem in problems], "text": text}
+
+
 class RejectsWriter:
     """Rejected records as JSON Lines: `source`, `reason`, `problems` and the original `text`."""
 
@@ -86,8 +91,7 @@ class RejectsWriter:
         self._writer = JsonWriter(path, stdout)
 
     def write(self, source: str, reason: str, problems: list[Problem], text: str | None) -> None:
-        problem_dicts = [problem.as_dict() for problem in problems]
-        self._writer.write({"source": source, "reason": reason, "problems": problem_dicts, "text": text})
+        self._writer.write(reject_record(source, reason, problems, text))
 
     def close(self) -> None:
         self._writer.close()

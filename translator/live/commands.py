@@ -1,0 +1,122 @@
+"""`translator serve` and `translator consume`: their options and what they run.
+
+The options are the settings of `config.LiveSettings` (a flag overrides the config file), plus
+the conversion options of `translator convert`. Nothing here imports the `serve` extra's
+libraries until a command runs, so `translator --help` works without them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import TranslatorError
+
+S = argparse.SUPPRESS  # a flag not given leaves the config file's (or the default) value
+
+
+def add_common(parser: argparse.ArgumentParser, send_time: Callable[[str], str]) -> None:
+    parser.add_argument("--config", metavar="FILE", help="settings file (TOML, or YAML for .yaml/.yml); flags override it")
+    parser.add_argument("--to", choices=("caliper", "canvas"), default=S, help="the format to convert to (default caliper)")
+    parser.add_argument("--mappings", action="append", default=S, metavar="DIR", help="a directory of extra mappings (repeatable)")
+    parser.add_argument("--ids", choices=("global", "local"), default=S, help="Canvas id form when converting to Canvas")
+    parser.add_argument("--no-generic", dest="generic", action="store_false", default=S, help="reject event types without a mapping")
+    parser.add_argument("--send-time", type=send_time, default=S, metavar="WHEN", help="sendTime of envelopes: event (default), now, or a timestamp")
+    parser.add_argument("--spool", metavar="DIR", default=S, help="the spool directory (default ./spool)")
+    parser.add_argument("--spool-max-bytes", type=int, metavar="N", default=S, help="refuse deliveries beyond this many spooled bytes")
+    parser.add_argument("--out", metavar="DIR", default=S, help="where events-*.jsonl and rejects-*.jsonl go (default ./out)")
+    parser.add_argument("--rotate-bytes", type=int, metavar="N", default=S, help="start a new output file at this size")
+    parser.add_argument("--rotate-seconds", type=float, metavar="S", default=S, help="start a new output file at this age")
+    parser.add_argument("--gzip", action="store_true", default=S, help="gzip the output files")
+    parser.add_argument("--caliper-endpoint", metavar="URL", default=S, help="POST Caliper envelopes here instead of writing files")
+    parser.add_argument("--caliper-batch", type=int, metavar="N", default=S, help="events per envelope POSTed (default 100)")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=S)
+
+
+def add_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=S, help="address to listen on (default 127.0.0.1; a proxy in front terminates TLS)")
+    parser.add_argument("--port", type=int, default=S, help="port to listen on (default 8080)")
+    parser.add_argument("--path", default=S, help="the path Canvas POSTs to (default /events)")
+    parser.add_argument("--max-body", type=int, metavar="N", default=S, help="413 above this many bytes (default 1 MiB)")
+    parser.add_argument("--allow-unsigned", action="store_true", default=S, help="accept bodies that are not signed")
+    parser.add_argument("--jwks-url", metavar="URL", default=S, help="JWKS of the signing keys (default Instructure's)")
+    parser.add_argument("--jwt-issuer", dest="jwt_issuers", action="append", metavar="ISS", default=S, help="an allowed iss (repeatable; * any)")
+    parser.add_argument("--jwt-leeway", type=float, metavar="S", default=S, help="clock leeway for exp/nbf (default 60)")
+    parser.add_argument("--jwks-cooldown", type=float, metavar="S", default=S, help="seconds between JWKS fetches at least (default 60)")
+    parser.add_argument("--ssl-certfile", metavar="FILE", default=S, help="serve HTTPS with this certificate (or put a proxy in front)")
+    parser.add_argument("--ssl-keyfile", metavar="FILE", default=S, help="the certificate's private key")
+
+
+def add_consume(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sqs", metavar="QUEUE_URL", default=S, help="the queue Canvas delivers to")
+    parser.add_argument("--endpoint-url", metavar="URL", default=S, help="another SQS endpoint (a local stand-in)")
+    parser.add_argument("--region", default=S, help="the queue's AWS region (default from the environment)")
+    parser.add_argument("--wait-seconds", type=int, metavar="S", default=S, help="long-poll wait (default 20)")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from .config import LiveSettings, load_settings
+
+    names = set(LiveSettings.__dataclass_fields__)
+    return load_settings(args.config, {name: value for name, value in vars(args).items() if name in names})
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the receiver until SIGTERM/SIGINT (uvicorn's handlers: stop accepting, finish the
+    requests in flight, then the lifespan's shutdown commits and flushes)."""
+    import uvicorn
+
+    from .app import build_app
+    from .logs import setup_logging
+    from .service import Service
+
+    settings = _settings(args)
+    setup_logging(settings.log_level)
+    app = build_app(Service(settings))
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=settings.ssl_certfile,
+        ssl_keyfile=settings.ssl_keyfile,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=15,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 2
+
+
+def consume(args: argparse.Namespace) -> int:
+    """Poll the queue until SIGTERM/SIGINT, then finish the receive in hand, flush and stop."""
+    from .logs import setup_logging
+    from .service import Service
+    from .sqs import SqsConsumer
+
+    settings = _settings(args)
+    if not settings.sqs:
+        raise TranslatorError("consume needs the queue: --sqs QUEUE_URL (or sqs = ... in the config file)")
+    setup_logging(settings.log_level)
+    service = Service(settings)
+    consumer = SqsConsumer(
+        service,
+        settings.sqs,
+        endpoint_url=settings.endpoint_url,
+        region=settings.region,
+        wait_seconds=settings.wait_seconds,
+        max_messages=settings.max_messages,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    service.start()
+    try:
+        consumer.run(stop)
+    finally:
+        service.stop()
+    return 0

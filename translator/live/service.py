@@ -1,0 +1,76 @@
+"""Everything a live run needs, built from its settings: the spool, the worker and its sinks,
+the JWKS cache and the metrics. `start` starts the worker; `stop` commits the group in flight,
+lets the worker finish and flush its batch, and closes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..batch import ConvertResult, convert_stream
+from ..engine import Translator
+from ..io.readers import Record
+from .checkpoint import Checkpoint
+from .config import LiveSettings
+from .dedup import DedupWindow
+from .jwks_cache import JwksCache
+from .metrics import LiveMetrics
+from .sinks import CaliperSink, FileSink, RotatingFiles, Sink
+from .spool import Spool
+from .worker import Worker
+
+
+class Service:
+    def __init__(self, settings: LiveSettings) -> None:
+        self.settings = settings
+        self.metrics = LiveMetrics()
+        translator = Translator(settings.mappings, generic=settings.generic)  # a bad mapping fails here, at start
+
+        def convert(records: list[Record]) -> list[ConvertResult]:
+            return list(
+                convert_stream(records, settings.to, translator=translator, ids=settings.ids, send_time=settings.send_time)  # type: ignore[arg-type]
+            )
+
+        self.spool = Spool(
+            settings.spool,
+            segment_bytes=settings.segment_bytes,
+            max_bytes=settings.spool_max_bytes,
+            on_fsync=self.metrics.fsync_seconds.observe,
+        )
+        self.jwks = JwksCache(
+            settings.jwks_url,
+            leeway=settings.jwt_leeway,
+            issuers=settings.issuers,
+            max_bytes=settings.jwt_max_bytes,
+            max_age=settings.jwks_max_age,
+            cooldown=settings.jwks_cooldown,
+            on_fetch=lambda outcome: self.metrics.jwks_fetches.labels(outcome).inc(),
+        )
+        out = Path(settings.out)
+        files = {"max_bytes": settings.rotate_bytes, "max_seconds": settings.rotate_seconds, "gzip": settings.gzip}
+        sink: Sink
+        if settings.caliper_endpoint:
+            sink = CaliperSink(
+                settings.caliper_endpoint,
+                settings.caliper_token,
+                batch=settings.caliper_batch,
+                backoff=settings.caliper_backoff,
+                on_failure=self.metrics.forward_failures.labels("caliper").inc,
+            )
+        else:
+            sink = FileSink(RotatingFiles(out, "events", **files))  # type: ignore[arg-type]
+        self.worker = Worker(
+            self.spool,
+            Checkpoint(settings.spool),
+            convert,
+            sink,
+            RotatingFiles(out, "rejects", **files),  # type: ignore[arg-type]
+            self.metrics,
+            dedup=DedupWindow(settings.dedup_seconds, settings.dedup_size),
+        )
+
+    def start(self) -> None:
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.spool.close()
+        self.worker.stop()

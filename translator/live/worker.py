@@ -1,0 +1,137 @@
+"""The delivery worker: spool -> conversion -> sink, checkpointed after every delivered batch.
+
+It reads the spool in order from its checkpoint, converts each delivery with the library
+(`translator.batch.convert_stream`, the options of `translator convert`), drops events already
+delivered within the dedup window, hands the rest to the sink and the rejects to the rejects
+files, and, once both are flushed (fsynced, or answered 2xx), saves the checkpoint and releases
+the segments wholly delivered. Killed at any moment, it resumes from the checkpoint: nothing is
+lost, and at most the batch in flight is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ..batch import ConvertResult
+from ..engine import event_id
+from ..io.jsontext import compact
+from ..io.readers import Record
+from ..io.writers import reject_record
+from .checkpoint import Checkpoint
+from .dedup import DedupWindow
+from .deliveries import Delivery
+from .logs import log
+from .metrics import LiveMetrics
+from .sinks import RotatingFiles, Sink, Stopped
+from .spool import Entry, Spool
+
+Convert = Callable[[list[Record]], list[ConvertResult]]
+
+
+def event_key(output: dict[str, Any]) -> str:
+    """The id duplicates are recognised by: the Caliper event id (ours are deterministic), or the
+    UUIDv5 of a Canvas event."""
+    data = output.get("data")
+    if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict) and isinstance(data[0].get("id"), str):
+        return str(data[0]["id"])
+    return event_id(output)
+
+
+class Worker:
+    def __init__(
+        self,
+        spool: Spool,
+        checkpoint: Checkpoint,
+        convert: Convert,
+        sink: Sink,
+        rejects: RotatingFiles,
+        metrics: LiveMetrics,
+        *,
+        dedup: DedupWindow | None = None,
+        batch: int = 512,
+        idle: float = 0.5,
+        retry: float = 1.0,
+    ) -> None:
+        self.spool = spool
+        self.checkpoint = checkpoint
+        self.convert = convert
+        self.sink = sink
+        self.rejects = rejects
+        self.metrics = metrics
+        self.dedup = dedup or DedupWindow()
+        self.batch = batch
+        self.idle = idle
+        self.retry = retry
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the batch in hand (unless its sink keeps failing), then stop."""
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self.sink.close()
+            self.rejects.close()
+
+    def _run(self) -> None:
+        position = self.checkpoint.load() or self.spool.start()
+        self.spool.release(position)  # segments a crash kept after their delivery, and the spool's count
+        self.metrics.spool_depth.set(self.spool.depth(position))
+        while not self._stop.is_set():
+            generation = self.spool.generation()
+            entries = self.spool.read(position, self.batch)
+            if not entries:
+                self.spool.wait(generation, self.idle)
+                continue
+            try:
+                self._deliver(entries)
+            except Stopped:
+                return
+            except Exception as exc:  # noqa: BLE001 - a full disk, say: keep the batch, try again
+                self.sink.discard()
+                self.rejects.discard()
+                log(logging.ERROR, "delivery failed; the batch stays in the spool", error=f"{type(exc).__name__}: {exc}")
+                self._stop.wait(self.retry)
+                continue
+            position = entries[-1].end
+            self.checkpoint.save(position)
+            self.spool.release(position)
+            self.metrics.spool_depth.set(self.spool.depth(position))
+
+    def _deliver(self, entries: list[Entry]) -> None:
+        records = [record for entry in entries for record in Delivery.decode(entry.payload).records()]
+        delivered: set[str] = set()
+        converted = duplicates = 0
+        rejected: dict[str, int] = {}
+        for result in self.convert(records):
+            if result.output is not None:
+                key = event_key(result.output)
+                if key in delivered or key in self.dedup:
+                    duplicates += 1
+                    continue
+                delivered.add(key)
+                self.sink.write(result.output)
+                converted += 1
+            else:
+                reason = result.reason or "internal-error"
+                self.rejects.write_line(compact(reject_record(result.source, reason, result.problems, result.text)) + b"\n")
+                rejected[reason] = rejected.get(reason, 0) + 1
+        self.rejects.flush()
+        self.sink.flush(self._stop)
+        for key in delivered:
+            self.dedup.add(key)
+        self.metrics.converted.inc(converted)
+        self.metrics.forwarded.labels(self.sink.name).inc(converted)
+        self.metrics.duplicates.inc(duplicates)
+        for reason, count in rejected.items():
+            self.metrics.rejected.labels(reason).inc(count)
