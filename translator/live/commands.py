@@ -88,6 +88,10 @@ def serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=15,
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once it is done; with a handler of ours in
+    # place that re-raise is a no-op, and a graceful stop exits 0 rather than "killed by SIGTERM".
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     server.run()
     return 0 if server.started else 2
 
