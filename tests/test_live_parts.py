@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -178,3 +180,28 @@ def test_concurrent_appends_from_threads_all_land(tmp_path: Path) -> None:
     assert len(set(results)) == 50
     assert sorted(entry.payload for entry in spool.read(spool.start(), 100)) == payloads(50)
     spool.close()
+
+
+def test_the_core_works_without_the_serve_extra(tmp_path: Path) -> None:
+    """The serve extra is optional: without its libraries the library and `convert` work, and
+    `serve` says what to install instead of failing with a traceback."""
+    event = tmp_path / "event.json"
+    event.write_text(
+        '{"metadata": {"event_name": "logged_in", "event_time": "2019-11-01T19:11:01.335Z", "user_id": "21070000000000001", '
+        '"hostname": "canvas.example.edu"}, "body": {"redirect_url": "https://canvas.example.edu/"}}',
+        encoding="utf-8",
+    )
+    script = (
+        "import io, sys\n"
+        "for name in ('starlette', 'uvicorn', 'prometheus_client', 'boto3', 'httpx'):\n    sys.modules[name] = None\n"
+        "from translator.cli import run\n"
+        "out, err = io.StringIO(), io.StringIO()\n"
+        f"assert run(['convert', '--to', 'caliper', {str(event)!r}], io.StringIO(), out, err) == 0, err.getvalue()\n"
+        "assert '\"dataVersion\"' in out.getvalue()\n"
+        "err = io.StringIO()\n"
+        "assert run(['serve', '--port', '1'], io.StringIO(), io.StringIO(), err) == 2\n"
+        "print(err.getvalue())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'canvas-caliper-translator[serve]'" in done.stdout

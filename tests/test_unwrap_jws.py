@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 import subprocess
 import sys
@@ -310,3 +311,27 @@ def test_unsigned_events_need_no_pyjwt(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "needs PyJWT" in done.stdout
+
+
+def test_cli_issuer_allow_list_and_size_limit(tmp_path: Path, key: rsa.RSAPrivateKey, jwks: dict[str, Any]) -> None:
+    from translator.cli import run
+
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(jwks), encoding="utf-8")
+    event = {**EVENT, "metadata": {**EVENT["metadata"], "hostname": "canvas.example.edu"}}
+    tokens = tmp_path / "signed.jwt"
+    tokens.write_text(f"{sign(event, key)}\n{sign({**event, 'iss': 'https://mine.example'}, key)}\n", encoding="utf-8")
+
+    def reasons(*options: str) -> list[str]:
+        rejects = tmp_path / "rejects.jsonl"
+        argv = ["convert", "--to", "caliper", "-o", str(tmp_path / "out.jsonl"), "--rejects", str(rejects), "--jwks", str(jwks_file)]
+        code = run([*argv, *options, str(tokens)], io.StringIO(), io.StringIO(), io.StringIO())
+        found = [json.loads(line)["reason"] for line in rejects.read_text(encoding="utf-8").splitlines()]
+        assert code == (1 if found else 0)
+        return found
+
+    assert reasons() == ["bad-issuer"]
+    assert reasons("--jwt-issuer", "https://mine.example") == ["bad-issuer"]
+    assert reasons("--jwt-issuer", "https://mine.example", "--jwt-issuer", CANVAS_ISSUER) == []
+    assert reasons("--jwt-issuer", "*") == []
+    assert reasons("--jwt-max-bytes", "100") == ["token-too-large", "token-too-large"]
