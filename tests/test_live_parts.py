@@ -57,6 +57,9 @@ def test_a_torn_tail_ends_its_segment_and_a_restart_writes_a_new_one(tmp_path: P
     assert [entry.payload for entry in again.read(again.start(), 100)] == [*sent, b"after the crash"]
     assert len(again.segments()) == 2
     again.close()
+    after = Spool(tmp_path / "other", after=7)  # a checkpoint at segment 7 whose files are gone
+    assert after.append(b"x").result(5).segment == 8
+    after.close()
 
 
 def test_the_limit_refuses_what_does_not_fit_until_delivered_bytes_are_released(tmp_path: Path) -> None:

@@ -4,6 +4,10 @@ cannot be spooled is not deleted, comes back after its visibility timeout, and t
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,4 +89,23 @@ def test_messages_are_spooled_before_deletion_and_failures_stay_on_the_queue(tmp
     [reject] = read_jsonl(Path(live.out), "rejects")
     assert reject["reason"] == "invalid-input" and reject["source"].startswith("sqs:")
     assert json.loads(reject["text"])["Body"] == json.dumps(bad)
+    assert visible(client, queue) == 0
+
+
+def test_translator_consume_runs_until_sigterm_and_exits_cleanly(tmp_path: Path, sqs_endpoint: str) -> None:
+    client = boto3.client("sqs", endpoint_url=sqs_endpoint)
+    queue = client.create_queue(QueueName="canvas-live-events-cli")["QueueUrl"]
+    sent = events(5, start=100)
+    for event in sent:
+        send(client, queue, event)
+    out = tmp_path / "out"
+    argv = ["consume", "--sqs", queue, "--endpoint-url", sqs_endpoint, "--wait-seconds", "1", "--spool", str(tmp_path / "spool"), "--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "translator", *argv], stderr=subprocess.PIPE, env={**os.environ})
+    try:
+        assert wait_for(lambda: len(output_ids(out)) == 5, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr.decode()
+    assert sorted(output_ids(out)) == sorted(event_id(event) for event in sent)
     assert visible(client, queue) == 0

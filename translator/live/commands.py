@@ -92,7 +92,10 @@ def serve(args: argparse.Namespace) -> int:
     # place that re-raise is a no-op, and a graceful stop exits 0 rather than "killed by SIGTERM".
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:  # uvicorn's way of saying it could not start (the port is taken, say)
+        return 2
     return 0 if server.started else 2
 
 

@@ -15,7 +15,7 @@ from .dedup import DedupWindow
 from .jwks_cache import JwksCache
 from .metrics import LiveMetrics
 from .sinks import CaliperSink, FileSink, RotatingFiles, Sink
-from .spool import Spool
+from .spool import Position, Spool
 from .worker import Worker
 
 
@@ -30,8 +30,10 @@ class Service:
                 convert_stream(records, settings.to, translator=translator, ids=settings.ids, send_time=settings.send_time)  # type: ignore[arg-type]
             )
 
+        checkpoint = Checkpoint(settings.spool)
         self.spool = Spool(
             settings.spool,
+            after=(checkpoint.load() or Position(0, 0)).segment,
             segment_bytes=settings.segment_bytes,
             max_bytes=settings.spool_max_bytes,
             on_fsync=self.metrics.fsync_seconds.observe,
@@ -60,7 +62,7 @@ class Service:
             sink = FileSink(RotatingFiles(out, "events", **files))  # type: ignore[arg-type]
         self.worker = Worker(
             self.spool,
-            Checkpoint(settings.spool),
+            checkpoint,
             convert,
             sink,
             RotatingFiles(out, "rejects", **files),  # type: ignore[arg-type]

@@ -75,14 +75,17 @@ class Spool:
         segment_bytes: int = DEFAULT_SEGMENT_BYTES,
         max_bytes: int | None = None,
         on_fsync: Callable[[float], None] | None = None,
+        after: int = 0,
     ) -> None:
+        """`after`: the last segment number a reader may already be past (its checkpoint's), so
+        new segments are numbered after it even if its files were removed by hand."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
         self._on_fsync = on_fsync
         existing = self.segments()
-        self._next = existing[-1] + 1 if existing else 1
+        self._next = max(existing[-1] if existing else 0, after) + 1
         self._bytes = sum(self._size_of(number) for number in existing)  # of the segment files
         self._delivered = 0  # bytes delivered in the oldest segment kept (see `release`)
         self._fd: int | None = None
