@@ -440,33 +440,35 @@ def _mappings(args: argparse.Namespace, streams: Streams) -> int:
 
 
 def _serve_command(commands: Any) -> None:
-    from .live import commands as live
-
-    parser = commands.add_parser(
+    _live_command(
+        commands,
         "serve",
-        help="receive Canvas's HTTPS deliveries, spool them durably, convert and deliver them",
-        description="An HTTP receiver for Canvas live events: verifies signed payloads against a JWKS URL, "
+        "receive Canvas's HTTPS deliveries, spool them durably, convert and deliver them",
+        "An HTTP receiver for Canvas live events: verifies signed payloads against a JWKS URL, "
         "answers 202 only once the body is fsynced in the spool, converts in the background and writes "
         "rotating JSON Lines files or POSTs to a Caliper endpoint. Needs the serve extra.",
     )
-    live.add_common(parser, _send_time)
-    live.add_serve(parser)
-    parser.set_defaults(run=lambda args, streams: _live(live.serve, args))
 
 
 def _consume_command(commands: Any) -> None:
-    from .live import commands as live
-
-    parser = commands.add_parser(
+    _live_command(
+        commands,
         "consume",
-        help="consume Canvas's SQS queue: spool each message durably, then delete it; convert and deliver",
-        description="Long-polls an SQS queue, spools and fsyncs each message before deleting it (a message "
+        "consume Canvas's SQS queue: spool each message durably, then delete it; convert and deliver",
+        "Long-polls an SQS queue, spools and fsyncs each message before deleting it (a message "
         "that cannot be spooled stays on the queue), converts in the background and delivers like serve. "
         "Needs the serve extra.",
     )
+
+
+def _live_command(commands: Any, name: str, help: str, description: str) -> None:
+    """`serve` or `consume`: options and handler in translator/live/commands.py (`add_<name>`, `<name>`)."""
+    from .live import commands as live
+
+    parser = commands.add_parser(name, help=help, description=description)
     live.add_common(parser, _send_time)
-    live.add_consume(parser)
-    parser.set_defaults(run=lambda args, streams: _live(live.consume, args))
+    getattr(live, f"add_{name}")(parser)
+    parser.set_defaults(run=lambda args, streams: _live(getattr(live, name), args))
 
 
 def _live(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
