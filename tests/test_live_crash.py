@@ -80,13 +80,15 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) ->
             clients = [threading.Thread(target=post, args=(stop,)) for _ in range(4)]
             for client in clients:
                 client.start()
-            time.sleep(chance.uniform(0.2, 1.0))
+            before = len(acknowledged)
+            wait_for(lambda: len(acknowledged) >= before + 10, timeout=20)  # however loaded the machine
+            time.sleep(chance.uniform(0.0, 0.6))
             os.kill(server.pid, signal.SIGKILL)
             server.wait(10)
             stop.set()
             for client in clients:
                 client.join(10)
-        assert len(acknowledged) > 30, f"too few events got through to test anything (seed {seed})"
+        assert len(acknowledged) >= 20, f"too few events got through to test anything (seed {seed})"
         server = start(config, port, log)
         out = tmp_path / "out"
 

@@ -6,10 +6,11 @@ rejected`` always holds, and a `Report` keeps the counts as results go by.
 
 Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, ``bad-signature``,
 ``unknown-kid``, ``expired``, ``not-yet-valid``, ``bad-algorithm``, ``malformed-jws``,
-``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``unknown-format`` (neither Canvas nor Caliper), ``unknown-event``
-(a Canvas event type with no schema), ``invalid-input`` (the input does not conform),
-``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
-``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
+``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``unknown-format`` (neither
+Canvas nor Caliper), ``unknown-event`` (a Canvas event type with no schema), ``invalid-input``
+(the input does not conform), ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping
+could not be applied), ``invalid-output`` (the result does not conform) and ``internal-error``
+(a bug: reported, not fatal).
 """
 
 from __future__ import annotations

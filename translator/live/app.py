@@ -36,6 +36,7 @@ def build_app(service: Service) -> Starlette:
 
     def refuse(status: int, reason: str, message: str) -> JSONResponse:
         metrics.refused.labels(reason).inc()
+        log(logging.INFO, "delivery refused", status=status, reason=reason, detail=message)
         headers = {"Retry-After": "60"} if status == 503 else None
         return JSONResponse({"error": reason, "message": message}, status_code=status, headers=headers)
 
@@ -76,6 +77,8 @@ def build_app(service: Service) -> Starlette:
         return JSONResponse({"status": "accepted"}, status_code=202)
 
     async def healthz(request: Request) -> Response:
+        if not service.healthy():
+            return JSONResponse({"status": "failing"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def prometheus(request: Request) -> Response:

@@ -73,6 +73,10 @@ class Service:
     def start(self) -> None:
         self.worker.start()
 
+    def healthy(self) -> bool:
+        """The spool's writer and the worker are running."""
+        return self.spool.running and self.worker.running
+
     def stop(self) -> None:
         self.spool.close()
         self.worker.stop()

@@ -112,6 +112,10 @@ class Spool:
                 self._work.notify()
         return future
 
+    @property
+    def running(self) -> bool:
+        return self._writer.is_alive()
+
     def close(self) -> None:
         """Commit what is queued, then stop; later appends fail with `SpoolClosed`."""
         with self._lock:

@@ -71,6 +71,10 @@ class Worker:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the batch in hand (unless its sink keeps failing), then stop."""
         self._stop.set()
