@@ -130,6 +130,17 @@ def test_rotating_files_rotate_by_size_and_gzip_members_read_back(tmp_path: Path
     assert [record.payload["n"] for record in records] == list(range(30))
 
 
+def test_rotating_files_rotate_by_age(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    files = RotatingFiles(tmp_path, "rejects", max_seconds=60, clock=lambda: now[0])
+    for number in range(4):
+        files.write_line(b"{}\n")
+        files.flush()
+        now[0] += 40  # the second flush finds the file 40 s old, the third 80 s: a new file
+    files.close()
+    assert [len(path.read_bytes()) for path in sorted(tmp_path.glob("rejects-*.jsonl"))] == [6, 6]
+
+
 def test_deliveries_round_trip_and_become_records() -> None:
     delivery = Delivery("sqs", "sqs:m1", b'{"MessageId": "m1", "Body": "{}"}', received=1.5)
     assert Delivery.decode(delivery.encode()) == delivery

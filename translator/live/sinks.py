@@ -104,6 +104,8 @@ class RotatingFiles:
             self._fd = None
 
     def _file(self) -> int:
+        if self._fd is not None and self._clock() - self._opened >= self.max_seconds:
+            self.close()  # idle past its age: what comes now belongs in a new file
         if self._fd is None:
             now = self._clock()
             stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
