@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
 from live import JwksServer, events, output_ids, read_jsonl, receiver, rsa_key, settings, sign, wait_for
 from translator.engine import event_id
+from translator.io.jws import CANVAS_ISSUER
 from translator.live.spool import Spool
 
 
@@ -44,6 +46,11 @@ def test_signed_events_are_verified_spooled_and_converted(tmp_path: Path, jwks: 
         "forged": (sign(good[0], key="intruder"), 401, "bad-signature"),
         "alg none": (f"{b64(json.dumps({'alg': 'none', 'kid': 'current'}).encode())}.{b64(json.dumps(good[0]).encode())}.", 401, "bad-algorithm"),
         "HS256 with the public key": (f"{hs_input}.{b64(hmac.new(public_pem, hs_input.encode(), hashlib.sha256).digest())}", 401, "bad-algorithm"),
+        "jku to the intruder's keys": (
+            jwt.encode({"iss": CANVAS_ISSUER, **good[0]}, rsa_key("intruder"), algorithm="RS256", headers={"kid": "current", "jku": jwks.url, "x5u": jwks.url}),
+            401,
+            "bad-signature",
+        ),
         "expired": (sign(good[0], exp=now - 3600), 401, "expired"),
         "not yet valid": (sign(good[0], nbf=now + 3600), 401, "not-yet-valid"),
         "another issuer": (sign(good[0], iss="https://evil.example"), 401, "bad-issuer"),
