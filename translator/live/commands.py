@@ -33,7 +33,7 @@ def add_common(parser: argparse.ArgumentParser, send_time: Callable[[str], str])
     parser.add_argument("--gzip", action="store_true", default=S, help="gzip the output files")
     parser.add_argument("--caliper-endpoint", metavar="URL", default=S, help="POST Caliper envelopes here instead of writing files")
     parser.add_argument("--caliper-batch", type=int, metavar="N", default=S, help="events per envelope POSTed (default 100)")
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=S)
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=S, help="JSON log lines on stderr from this level (default info)")
 
 
 def add_serve(parser: argparse.ArgumentParser) -> None:
