@@ -99,6 +99,7 @@ class Worker:
                 continue
             try:
                 self._deliver(entries)
+                self.checkpoint.save(entries[-1].end)
             except Stopped:
                 return
             except Exception as exc:  # noqa: BLE001 - a full disk, say: keep the batch, try again
@@ -108,9 +109,11 @@ class Worker:
                 self._stop.wait(self.retry)
                 continue
             position = entries[-1].end
-            self.checkpoint.save(position)
-            self.spool.release(position)
-            self.metrics.spool_depth.set(self.spool.depth(position))
+            try:
+                self.spool.release(position)
+                self.metrics.spool_depth.set(self.spool.depth(position))
+            except OSError as exc:  # the segments stay; the next batch removes them
+                log(logging.WARNING, "delivered segments not removed yet", error=str(exc))
 
     def _deliver(self, entries: list[Entry]) -> None:
         records = [record for entry in entries for record in Delivery.decode(entry.payload).records()]
