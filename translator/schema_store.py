@@ -39,12 +39,16 @@ def _property_is_declared(schema: dict[str, Any], key: str) -> bool:
     return any(re.search(pattern, key) for pattern in schema.get("patternProperties", ()))
 
 
+def unknown_field_message(key: str) -> str:
+    return f"unknown field {key!r} (not in the documented schema)"
+
+
 def _warn_unknown_properties(validator: Any, enabled: Any, instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:
     if not enabled or not isinstance(instance, dict):
         return
     for key in instance:
         if not _property_is_declared(schema, key):
-            yield SchemaValidationError(f"unknown field {key!r} (not in the documented schema)", path=[key])
+            yield SchemaValidationError(unknown_field_message(key), path=[key])
 
 
 def _warn_unless(validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:

@@ -1,0 +1,160 @@
+"""The fields a Canvas event's schema knows, read from the compiled schemas, and the fields of an
+event that it does not know.
+
+`x-warnUnknownProperties` (schemas/README.md) makes jsonschema warn of such a field, but only on
+the detailed path; jsonschema-rs, which gives the verdict on the accept path, ignores it. This
+module walks an event against a tree built once per event type from the same schemas, so that
+`--strict` and the drift counts of `convert` find unknown fields at the cost of a dict walk, and
+find exactly the fields the warnings name (tests/test_drift.py checks that they agree).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from referencing._core import Resolver
+
+from .errors import Problem
+from .schema_store import schema_store, unknown_field_message
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class Node:
+    """What a schema says about the keys of an object at one place, and about the values below it.
+
+    `declared` holds one set of declared names (and patterns) per `x-warnUnknownProperties` that
+    applies here: a key outside any of them is unknown, as the warning keyword decides.
+    """
+
+    properties: dict[str, Node] = field(default_factory=dict)
+    patterns: list[tuple[re.Pattern[str], Node]] = field(default_factory=list)
+    items: Node | None = None
+    declared: list[tuple[frozenset[str], tuple[re.Pattern[str], ...]]] = field(default_factory=list)
+
+    def child(self, key: str) -> Node | None:
+        found = [self.properties[key]] if key in self.properties else []
+        found.extend(node for pattern, node in self.patterns if pattern.search(key))
+        if len(found) <= 1:
+            return found[0] if found else None
+        merged = Node()
+        for node in found:
+            merged.merge(node)
+        return merged
+
+    def merge(self, other: Node) -> None:
+        for key, node in other.properties.items():
+            if key in self.properties:
+                self.properties[key].merge(node)
+            else:
+                self.properties[key] = node
+        self.patterns.extend(other.patterns)
+        if other.items is not None:
+            if self.items is None:
+                self.items = Node()
+            self.items.merge(other.items)
+        self.declared.extend(other.declared)
+
+    def unknown(self, key: str) -> bool:
+        return any(key not in names and not any(p.search(key) for p in patterns) for names, patterns in self.declared)
+
+
+def _node(schema: Any, resolver: Resolver, warn: bool, seen: frozenset[str]) -> Node:
+    """The tree of `schema`; `warn` is False inside anyOf/oneOf, where jsonschema never reports a
+    warning (a branch with one fails), so only their fields are known."""
+    node = Node()
+    if not isinstance(schema, dict):
+        return node
+    if "$ref" in schema and schema["$ref"] not in seen:
+        resolved = resolver.lookup(schema["$ref"])
+        node.merge(_node(resolved.contents, resolved.resolver, warn, seen | {schema["$ref"]}))
+    for keyword, warns in (("allOf", warn), ("anyOf", False), ("oneOf", False)):
+        for sub in schema.get(keyword, ()):
+            node.merge(_node(sub, resolver, warns, seen))
+    for key, sub in (schema.get("properties") or {}).items():
+        child = _node(sub, resolver, warn, seen)
+        if key in node.properties:
+            node.properties[key].merge(child)
+        else:
+            node.properties[key] = child
+    for pattern, sub in (schema.get("patternProperties") or {}).items():
+        node.patterns.append((re.compile(pattern), _node(sub, resolver, warn, seen)))
+    if isinstance(schema.get("items"), dict):
+        items = _node(schema["items"], resolver, warn, seen)
+        if node.items is None:
+            node.items = items
+        else:
+            node.items.merge(items)
+    if warn and schema.get("x-warnUnknownProperties") is True:
+        patterns = tuple(re.compile(p) for p in schema.get("patternProperties") or ())
+        node.declared.append((frozenset(schema.get("properties") or ()), patterns))
+    return node
+
+
+@cache
+def known_tree(event_name: str | None) -> Node:
+    """The tree of a whole Canvas event (`{metadata, body}`) of `event_name`, or of an event whose
+    type has no schema (`None`: its metadata is known, its body is not)."""
+    from .formats.canvas import event_schema  # formats.canvas checks strictly with this module
+
+    schema = event_schema(event_name)
+    store = schema_store()
+    return _node(schema, store.registry.resolver(), True, frozenset())
+
+
+def unknown_fields(payload: Any, tree: Node, seen: set[Path] | None = None) -> Iterator[tuple[Path, Any]]:
+    """(path, value) of every field of `payload` that `tree` does not know, in document order;
+    the known fields met go into `seen` (array items as ``*``), when given."""
+    stack: list[tuple[Any, Node, Path, Path]] = [(payload, tree, (), ())]
+    while stack:
+        value, node, path, general = stack.pop()
+        if isinstance(value, dict):
+            below = []
+            for key, child_value in value.items():
+                if node.declared and node.unknown(key):
+                    yield (*path, key), child_value
+                    continue
+                child = node.child(key)
+                if child is None:
+                    continue
+                if seen is not None:
+                    seen.add((*general, key))
+                if isinstance(child_value, (dict, list)):
+                    below.append((child_value, child, (*path, key), (*general, key)))
+            stack.extend(reversed(below))
+        elif isinstance(value, list) and node.items is not None:
+            items = node.items
+            below = [(item, items, (*path, i), (*general, "*")) for i, item in enumerate(value) if isinstance(item, (dict, list))]
+            stack.extend(reversed(below))
+
+
+def known_paths(tree: Node) -> Iterator[Path]:
+    """Every field path the tree knows (array items as ``*``), parents before children."""
+    stack: list[tuple[Node, Path]] = [(tree, ())]
+    while stack:
+        node, path = stack.pop()
+        below = []
+        for key, child in sorted(node.properties.items()):
+            yield (*path, key)
+            below.append((child, (*path, key)))
+        if node.items is not None:
+            below.append((node.items, (*path, "*")))
+        stack.extend(reversed(below))
+
+
+def pointer(path: Path) -> str:
+    """The JSON Pointer (RFC 6901) of `path`."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def unknown_field_problems(payload: Any, event_name: str | None) -> list[Problem]:
+    """The `unknown-field` warnings jsonschema gives `payload` (a Canvas event), found by the walk."""
+    return [
+        Problem(pointer(path), unknown_field_message(str(path[-1])), "unknown-field", "warning")
+        for path, _ in unknown_fields(payload, known_tree(event_name))
+    ]
