@@ -493,8 +493,7 @@ def _drift(args: argparse.Namespace, streams: Streams) -> int:
     else:
         for line in drift.lines():
             print(line, file=streams.stdout)
-    found = any(total for _, total in drift.counts().values())
-    return EXIT_FAILED if args.strict and found else EXIT_OK
+    return EXIT_FAILED if args.strict and drift else EXIT_OK
 
 
 COMMANDS: list[Callable[[Any], None]] = [_validate_command, _convert_command, _mappings_command, _drift_command]

@@ -146,7 +146,8 @@ class Drift:
         _merge(self.unknown_types, other.unknown_types)
 
     def __bool__(self) -> bool:
-        return bool(self.types)
+        """True when there is drift to report: an unknown event type, an unknown field or a type failure."""
+        return any(total for _, total in self.counts().values())
 
     # -- what it says -------------------------------------------------------------------------
     def counts(self) -> dict[str, tuple[int, int]]:
