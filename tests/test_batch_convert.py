@@ -407,8 +407,8 @@ class _Stub:
             raise self.outcome
         return self.outcome
 
-    def problems(self, payload: Any, format: str) -> list[Problem]:
-        return translator.Translator.problems(self, payload, format)  # type: ignore[arg-type]
+    def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
+        return translator.Translator.problems(self, payload, format, output=output)  # type: ignore[arg-type]
 
     custom_events: frozenset[str] = frozenset()
     strict = False

@@ -393,7 +393,7 @@ class _Converter:
         """Phase 3: the output checked; the job's result."""
         if job.result is not None:
             return job.result
-        output_problems = self.translator.problems(job.output, self.to)
+        output_problems = self.translator.problems(job.output, self.to, output=True)
         if self.drift is not None and job.source_format == "caliper":
             self._drift_of_caliper(job, output_problems)
         job.kind = job.kind or event_type(job.output)

@@ -134,7 +134,7 @@ class Drift:
                 event = translator.convert_checked(payload, "caliper", "canvas")
             except Exception:  # noqa: BLE001 - no Canvas event behind it: not part of drift
                 return
-            self.add(event, source, translator.problems(event, "canvas"))
+            self.add(event, source, translator.problems(event, "canvas", output=True))
 
     def merge(self, other: Drift) -> None:
         for name, theirs in other.types.items():
