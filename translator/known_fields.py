@@ -36,6 +36,19 @@ class Node:
     patterns: list[tuple[re.Pattern[str], Node]] = field(default_factory=list)
     items: Node | None = None
     declared: list[tuple[frozenset[str], tuple[re.Pattern[str], ...]]] = field(default_factory=list)
+    # Worked out once the tree is built (`finish`), for the walk: the names a key must be one of
+    # when no pattern is involved, and the children below which something can be unknown.
+    closed: frozenset[str] | None = None
+    nested: dict[str, Node] = field(default_factory=dict)
+
+    def finish(self) -> bool:
+        """Prepare the walk's shortcuts; True when something below (or here) can be unknown."""
+        if self.declared and not any(patterns for _, patterns in self.declared):
+            self.closed = frozenset.intersection(*(names for names, _ in self.declared))
+        self.nested = {key: child for key, child in self.properties.items() if child.finish()}
+        patterned = [child.finish() for _, child in self.patterns]
+        below = self.items.finish() if self.items is not None else False
+        return bool(self.declared or self.nested or any(patterned) or below)
 
     def child(self, key: str) -> Node | None:
         found = [self.properties[key]] if key in self.properties else []
@@ -102,18 +115,32 @@ def known_tree(event_name: str | None) -> Node:
     type has no schema (`None`: its metadata is known, its body is not)."""
     from .formats.canvas import event_schema  # formats.canvas checks strictly with this module
 
-    schema = event_schema(event_name)
-    store = schema_store()
-    return _node(schema, store.registry.resolver(), True, frozenset())
+    tree = _node(event_schema(event_name), schema_store().registry.resolver(), True, frozenset())
+    tree.finish()
+    return tree
 
 
 def unknown_fields(payload: Any, tree: Node, seen: set[Path] | None = None) -> Iterator[tuple[Path, Any]]:
-    """(path, value) of every field of `payload` that `tree` does not know, in document order;
-    the known fields met go into `seen` (array items as ``*``), when given."""
+    """(path, value) of every field of `payload` that `tree` does not know, parents before
+    children; the known fields met go into `seen` (array items as ``*``), when given."""
     stack: list[tuple[Any, Node, Path, Path]] = [(payload, tree, (), ())]
     while stack:
         value, node, path, general = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, list):
+            if node.items is not None:
+                items = node.items
+                below = [(item, items, (*path, i), (*general, "*")) for i, item in enumerate(value) if isinstance(item, (dict, list))]
+                stack.extend(reversed(below))
+            continue
+        if not isinstance(value, dict):
+            continue
+        if node.closed is not None and seen is None and not node.patterns:
+            # The common case, at the cost of one set difference: every key is a declared name.
+            extra = value.keys() - node.closed
+            if extra:
+                yield from (((*path, key), child) for key, child in value.items() if key in extra)
+            below = [(value[key], child, (*path, key), (*general, key)) for key, child in node.nested.items() if key in value and key not in extra]
+        else:
             below = []
             for key, child_value in value.items():
                 if node.declared and node.unknown(key):
@@ -124,13 +151,8 @@ def unknown_fields(payload: Any, tree: Node, seen: set[Path] | None = None) -> I
                     continue
                 if seen is not None:
                     seen.add((*general, key))
-                if isinstance(child_value, (dict, list)):
-                    below.append((child_value, child, (*path, key), (*general, key)))
-            stack.extend(reversed(below))
-        elif isinstance(value, list) and node.items is not None:
-            items = node.items
-            below = [(item, items, (*path, i), (*general, "*")) for i, item in enumerate(value) if isinstance(item, (dict, list))]
-            stack.extend(reversed(below))
+                below.append((child_value, child, (*path, key), (*general, key)))
+        stack.extend(reversed([entry for entry in below if isinstance(entry[0], (dict, list))]))
 
 
 def known_paths(tree: Node) -> Iterator[Path]:
