@@ -14,8 +14,8 @@ from corpus import canvas_examples
 import translator
 from translator.cli import run
 from translator.drift import Drift
-from translator.known_fields import known_paths, known_tree, pointer
-from translator.schema_store import schema_store
+from translator.known_fields import known_paths, known_tree
+from translator.schema_store import pointer, schema_store
 from translator.validation import conforms
 
 ROOT = Path(__file__).resolve().parents[1]

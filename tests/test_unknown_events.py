@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 from corpus import CALIPER_SPEC, canvas_examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import translator
 from translator.batch import convert_stream, input_reason
@@ -216,6 +218,34 @@ def test_the_known_fields_walk_agrees_with_the_schema_warnings(example: Any) -> 
         known = name if name in translator.formats.canvas.canvas_event_names() else None
         warned = {p for p in translator.validate(event, format="canvas") if p.rule == "unknown-field"}
         assert set(unknown_field_problems(event, known)) == warned
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    found = [value] if isinstance(value, dict) else []
+    for child in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        found.extend(_objects(child))
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    example=st.sampled_from(canvas_examples()),
+    name=st.one_of(st.none(), st.sampled_from(["logged_in", "grade_change", "assignment_created", "no_such_event"])),
+    inserts=st.lists(st.tuples(st.integers(min_value=0), st.text(min_size=1, max_size=12), st.integers()), max_size=6),
+)
+def test_the_walk_and_the_warnings_agree_on_any_invented_keys(example: Any, name: Any, inserts: list[tuple[int, str, int]]) -> None:
+    event = copy.deepcopy(example.payload)
+    if not isinstance(event.get("metadata"), dict):
+        return
+    if name is not None:
+        event["metadata"]["event_name"] = name
+    objects = _objects(event)
+    for where, key, value in inserts:
+        objects[where % len(objects)][key] = value
+    current = event["metadata"].get("event_name")
+    known = current if current in translator.formats.canvas.canvas_event_names() else None
+    warned = {p for p in translator.validate(event, format="canvas") if p.rule == "unknown-field"}
+    assert set(unknown_field_problems(event, known)) == warned
 
 
 # -- first-use defects (issue 13, item 6) -----------------------------------------------------------

@@ -16,14 +16,14 @@ unreadable records) are not part of drift. `translator drift` prints the whole t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem
 from .formats.canvas import canvas_event_names
-from .known_fields import Path, known_paths, known_tree, pointer, unknown_fields
+from .known_fields import Path, known_paths, known_tree, unknown_fields
+from .schema_store import brief, pointer
 
 if TYPE_CHECKING:
     from .engine import Translator
@@ -33,7 +33,6 @@ VALUE_RULES = frozenset({
     "type", "pattern", "enum", "const", "format", "maxLength", "minLength", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "maxItems", "minItems", "uniqueItems",
 })  # fmt: skip
-EXAMPLE_LENGTH = 60
 
 
 @dataclass
@@ -62,16 +61,11 @@ class TypeDrift:
     seen: set[Path] = field(default_factory=set)
 
 
-def _example(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= EXAMPLE_LENGTH else text[: EXAMPLE_LENGTH - 3] + "..."
-
-
 def _note(found: dict[str, Seen], path: str, source: str, value: Any, rule: str = "") -> None:
     if path in found:
         found[path].count += 1
     else:
-        found[path] = Seen(1, source, _example(value), rule)
+        found[path] = Seen(1, source, brief(value), rule)
 
 
 def _general(path: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from referencing._core import Resolver
 
 from .errors import Problem
-from .schema_store import schema_store, unknown_field_message
+from .schema_store import pointer, schema_store, unknown_field_message
 
 Path = tuple[str | int, ...]
 
@@ -167,11 +167,6 @@ def known_paths(tree: Node) -> Iterator[Path]:
         if node.items is not None:
             below.append((node.items, (*path, "*")))
         stack.extend(reversed(below))
-
-
-def pointer(path: Path) -> str:
-    """The JSON Pointer (RFC 6901) of `path`."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def unknown_field_problems(payload: Any, event_name: str | None) -> list[Problem]:
