@@ -10,13 +10,12 @@ find exactly the fields the warnings name (tests/test_drift.py checks that they 
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-
-from referencing._core import Resolver
 
 from .errors import Problem
 from .schema_store import pointer, schema_store, unknown_field_message
@@ -56,11 +55,13 @@ class Node:
         if len(found) <= 1:
             return found[0] if found else None
         merged = Node()
-        for node in found:
-            merged.merge(node)
+        for node in found:  # copies: a merge moves children, and these belong to the cached tree
+            merged.merge(copy.deepcopy(node))
+        merged.finish()
         return merged
 
     def merge(self, other: Node) -> None:
+        """Add what `other` says; its children become this node's (`other` is not to be used again)."""
         for key, node in other.properties.items():
             if key in self.properties:
                 self.properties[key].merge(node)
@@ -77,15 +78,18 @@ class Node:
         return any(key not in names and not any(p.search(key) for p in patterns) for names, patterns in self.declared)
 
 
-def _node(schema: Any, resolver: Resolver, warn: bool, seen: frozenset[str]) -> Node:
-    """The tree of `schema`; `warn` is False inside anyOf/oneOf, where jsonschema never reports a
-    warning (a branch with one fails), so only their fields are known."""
+def _node(schema: Any, resolver: Any, warn: bool, seen: frozenset[int]) -> Node:
+    """A fresh tree of `schema`, whose `$ref`s `resolver` (from `referencing`) resolves; `seen`
+    are the schemas being expanded above (a recursive schema stops there). `warn` is False inside
+    anyOf/oneOf, where jsonschema never reports a warning (a branch with one fails), so only their
+    fields are known."""
     node = Node()
     if not isinstance(schema, dict):
         return node
-    if "$ref" in schema and schema["$ref"] not in seen:
+    if "$ref" in schema:
         resolved = resolver.lookup(schema["$ref"])
-        node.merge(_node(resolved.contents, resolved.resolver, warn, seen | {schema["$ref"]}))
+        if id(resolved.contents) not in seen:
+            node.merge(_node(resolved.contents, resolved.resolver, warn, seen | {id(resolved.contents)}))
     for keyword, warns in (("allOf", warn), ("anyOf", False), ("oneOf", False)):
         for sub in schema.get(keyword, ()):
             node.merge(_node(sub, resolver, warns, seen))
