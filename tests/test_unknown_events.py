@@ -167,6 +167,19 @@ def test_the_two_commands_agree_on_which_records_conform(strict: bool, tmp_path:
     assert set(rejected.values()) == ({"unknown-event", "unknown-field", "invalid-input"} if strict else {"invalid-input"})
 
 
+def test_event_types_a_user_mapping_defines_are_known_to_validate_and_drift(tmp_path: Path) -> None:
+    mappings = Path(__file__).resolve().parents[1] / "examples" / "mappings"
+    lecture = Path(__file__).resolve().parents[1] / "examples" / "events" / "lecture-capture-caliper.json"
+    canvas = tmp_path / "canvas.jsonl"
+    assert cli("convert", "--to", "canvas", "--mappings", str(mappings), "-o", str(canvas), str(lecture))[0] == 0
+    code, out, _ = cli("validate", str(canvas))
+    assert code == 0 and "[unknown-event]" in out and "drift: 1 unknown event type" in out
+    code, out, _ = cli("validate", "--strict", "--mappings", str(mappings), str(canvas))
+    assert (code, out.splitlines()[-1].startswith("1 record: 1 conform")) == (0, True)
+    code, out, _ = cli("drift", "--mappings", str(mappings), str(canvas))
+    assert out.splitlines()[-1] == "drift: 0 unknown event types (0 events), 0 unknown fields (0 times), 0 type failures (0 values)"
+
+
 # -- Caliper -> Canvas: our own generic form of an unknown type comes back ---------------------------
 
 

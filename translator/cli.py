@@ -167,14 +167,16 @@ def _validate_command(commands: Any) -> None:
     parser.add_argument("--profile", choices=("ims", "canvas"), help="Caliper profile (default: decided per event)")
     parser.add_argument("--json", action="store_true", help="print problems as JSON Lines (summary on stderr)")
     _add_strict_option(parser)
+    _add_mappings_option(parser)
     _add_inputs(parser)
     parser.set_defaults(run=_validate)
 
 
 def _validate(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
+    _check_mapping_dirs(args)
     verifier = _verifier(args)
-    translator = Translator(strict=args.strict)
+    translator = Translator(args.mappings, strict=args.strict)
     drift = Drift(translator.custom_events)
     records = failing = errors = warnings = 0
     for source, item in _items(args.paths, streams.stdin, verifier):
