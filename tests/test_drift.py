@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from corpus import canvas_examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import translator
 from translator.cli import run
@@ -203,3 +205,37 @@ def test_drift_of_blocks_adds_up() -> None:
         "first_source": "a:1",
         "example": '"A"',
     }
+
+
+def test_a_malformed_event_name_is_a_type_failure_not_an_unknown_type(tmp_path: Path) -> None:
+    event = conforming("logged_in")
+    event["metadata"]["event_name"] = "Not An Event"
+    file = tmp_path / "bad-name.jsonl"
+    file.write_text(json.dumps(event) + "\n", encoding="utf-8")
+    report = drift_json(file)
+    assert report["unknown_event_types"] == {}
+    assert report["event_types"]["Not An Event"]["type_failures"]["/metadata/event_name"]["rule"] == "pattern"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(["grade_change", "outcome_proficiency_created", "no_such_event"]), metadata=JSON, body=JSON)
+def test_any_payload_is_tallied_without_failing(name: str, metadata: Any, body: Any) -> None:
+    if isinstance(metadata, dict):
+        metadata["event_name"] = name
+    event = {"metadata": metadata, "body": body}
+    drift = Drift(track_seen=True)
+    drift.add(event, "x:1", translator.validate(event, format="canvas"))
+    if isinstance(metadata, dict):
+        assert drift.types[name].count == 1
+        unknown = {p.path for p in translator.validate(event, format="canvas") if p.rule == "unknown-field"}
+        assert sum(seen.count for seen in drift.types[name].unknown_fields.values()) == len(unknown)
+    else:
+        assert drift.types == {}
+    assert drift.as_dict()["counts"]

@@ -175,15 +175,12 @@ def _validate_command(commands: Any) -> None:
 def _validate(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
     _check_mapping_dirs(args)
-    verifier = _verifier(args)
     translator = Translator(args.mappings, strict=args.strict)
     drift = Drift(translator.custom_events)
     records = failing = errors = warnings = 0
-    for source, item in _items(args.paths, streams.stdin, verifier):
-        format, problems = _checked(item, args.format, args.profile, translator)
+    for source, item, problems in _checked_items(args, streams, args.profile, translator, drift):
         records += 1
         failing += not conforms(problems)
-        drift.add_record(translator, item.payload, format, problems, source)
         problems = _as_read(problems, item.data_index)
         errors += sum(problem.is_error for problem in problems)
         warnings += sum(not problem.is_error for problem in problems)
@@ -212,6 +209,16 @@ def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None) -> I
             continue
         for item in unwrap(record.payload, verifier):
             yield record.source + item.suffix, item
+
+
+def _checked_items(
+    args: argparse.Namespace, streams: Streams, profile: str | None, translator: Translator, drift: Drift
+) -> Iterator[tuple[str, Item, list[Problem]]]:
+    """Every record read, with its problems as `convert` checks it; its Canvas event goes into `drift`."""
+    for source, item in _items(args.paths, streams.stdin, _verifier(args)):
+        format, problems = _checked(item, args.format, profile, translator)
+        drift.add_record(translator, item.payload, format, problems, source)
+        yield source, item, problems
 
 
 def _as_read(problems: list[Problem], data_index: int | None) -> list[Problem]:
@@ -483,12 +490,10 @@ def _drift_command(commands: Any) -> None:
 def _drift(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
     _check_mapping_dirs(args)
-    verifier = _verifier(args)
     translator = Translator(args.mappings)
     drift = Drift(translator.custom_events, track_seen=True)
-    for source, item in _items(args.paths, streams.stdin, verifier):
-        format, problems = _checked(item, args.format, None, translator)
-        drift.add_record(translator, item.payload, format, problems, source)
+    for _ in _checked_items(args, streams, None, translator, drift):
+        pass
     if args.json:
         json.dump(drift.as_dict(), streams.stdout, ensure_ascii=False, indent=2)
         streams.stdout.write("\n")

@@ -104,8 +104,10 @@ class Drift:
         name = metadata.get("event_name") if isinstance(metadata, dict) else None
         if not isinstance(name, str):
             return
+        problems = list(problems)
         has_schema = name in canvas_event_names()
-        if not has_schema and name not in self.custom_events:
+        malformed = any(p.path == "/metadata/event_name" and p.is_error and p.rule != "unknown-event" for p in problems)
+        if not has_schema and name not in self.custom_events and not malformed:  # a malformed name is a type failure
             _note(self.unknown_types, name, source, name)
         drift = self.types.get(name)
         if drift is None:
