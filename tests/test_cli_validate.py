@@ -57,10 +57,11 @@ def test_every_problem_has_source_event_path_severity_and_message(tmp_path: Path
     assert f"{file}:2: logged_in: /metadata/user_id: error: must be string, not an integer [type]" in lines
     assert any(line.startswith(f"{file}:3: -: /: error: malformed JSON at line 3, column ") for line in lines)
     assert any(
-        line.startswith(f"{file}:4: no_such_event: /metadata/event_name: error: ") and line.endswith("[unknown-event]")
+        line.startswith(f"{file}:4: no_such_event: /metadata/event_name: warning: ") and line.endswith("[unknown-event]")
         for line in lines
     )
-    assert lines[-1].startswith("4 records: 1 conform, 3 do not (3 errors")
+    assert lines[-2].startswith("4 records: 2 conform, 2 do not (2 errors, 1 warnings)")
+    assert lines[-1].startswith("drift: 1 unknown event type (1 event), 0 unknown fields (0 times), 1 type failure (1 value)")
 
 
 def test_warnings_are_shown_but_do_not_fail(tmp_path: Path) -> None:
@@ -148,9 +149,10 @@ def test_the_real_command(tmp_path: Path) -> None:
         [sys.executable, "-m", "translator", "validate", str(file)], capture_output=True, text=True, check=False
     )
     assert done.returncode == 1, done.stderr
-    [problem, summary] = done.stdout.splitlines()
+    [problem, summary, drift] = done.stdout.splitlines()
     assert problem.startswith(f"{file}:2: logged_in: /body: error: ") and problem.endswith("[type]")
     assert summary == "2 records: 1 conform, 1 do not (1 errors, 0 warnings)"
+    assert drift.startswith("drift: 0 unknown event types (0 events), 0 unknown fields (0 times), 1 type failure (1 value)")
     ok = subprocess.run(
         [sys.executable, "-m", "translator", "validate", "-"],
         input=json.dumps(conforming("logged_in")),

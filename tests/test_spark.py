@@ -78,14 +78,15 @@ def bad_records() -> list[tuple[str, str | None, str]]:
     """(id, text, expected reason) of records that must be rejected, one per kind."""
     event = documented_events()[0]
     unknown = copy.deepcopy(event)
-    unknown["metadata"]["event_name"] = "no_such_event"
+    unknown["metadata"]["event_name"] = "no_such_event"  # an unknown type converts, but its body must be an object
+    unknown["body"] = ["not", "an", "object"]
     bad_time = copy.deepcopy(event)
     bad_time["metadata"]["event_time"] = "yesterday"
     return [
         ("truncated", line(event)[:40], "malformed-json"),
         ("blank", "   ", "malformed-json"),
         ("null", None, "malformed-json"),
-        ("unknown-event", line(unknown), "unknown-event"),
+        ("unknown-event-no-body", line(unknown), "invalid-input"),
         ("bad-time", line(bad_time), "invalid-input"),
         ("not-an-event", '{"hello": "world"}', "unknown-format"),
         ("a-number", "42", "unknown-format"),

@@ -40,4 +40,5 @@ def test_the_shipped_example_directory_maps_it() -> None:
 def test_a_custom_event_name_is_known_only_to_the_translator_that_maps_it() -> None:
     custom = translator.Translator(mapping_dirs=[ROOT / "examples" / "mappings"])
     canvas = custom.translate(ENVELOPE, to="canvas")
-    assert [p.rule for p in translator.validate(canvas) if p.severity == "error"] == ["unknown-event"]
+    assert [(p.rule, p.severity) for p in translator.validate(canvas) if p.rule == "unknown-event"] == [("unknown-event", "warning")]
+    assert [p.rule for p in translator.validate(canvas, strict=True) if p.severity == "error"] == ["unknown-event"]

@@ -7,10 +7,10 @@ rejected`` always holds, and a `Report` keeps the counts as results go by.
 Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, ``bad-signature``,
 ``unknown-kid``, ``expired``, ``not-yet-valid``, ``bad-algorithm``, ``malformed-jws``,
 ``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``unknown-format`` (neither
-Canvas nor Caliper), ``unknown-event`` (a Canvas event type with no schema), ``invalid-input``
-(the input does not conform), ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping
-could not be applied), ``invalid-output`` (the result does not conform) and ``internal-error``
-(a bug: reported, not fatal).
+Canvas nor Caliper), ``unknown-event`` and ``unknown-field`` (with `strict` only: a Canvas event
+type with no schema, a field no schema knows), ``invalid-input`` (the input does not conform),
+``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
+``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .engine import IdStyle, Target, Translator
+from .drift import Drift
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
@@ -70,6 +71,7 @@ class Block:
     encoded: bytes  # each converted event as compact JSON and a newline, in input order
     converted: Counter[str]  # converted events by event type
     rejects: list[ConvertResult]
+    drift: Drift = field(default_factory=Drift)  # of the Canvas events of these records
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Report:
     rejected: Counter[str] = field(default_factory=Counter)
     converted_types: Counter[str] = field(default_factory=Counter)
     rejected_types: Counter[str] = field(default_factory=Counter)
+    drift: Drift = field(default_factory=Drift)  # from blocks (convert_blocks)
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
 
@@ -99,6 +102,7 @@ class Report:
         self.read += converted
         self.converted += converted
         self.converted_types.update(block.converted)
+        self.drift.merge(block.drift)
         for reject in block.rejects:
             self.add(reject)
 
@@ -142,6 +146,8 @@ class Report:
                     part += f" (+{self.rejected_types[name]} rejected)"
                 parts.append(part)
             lines.append("converted by event type: " + ", ".join(parts))
+        if self.drift:
+            lines.append(self.drift.summary())
         return lines
 
 
@@ -164,6 +170,7 @@ def convert_stream(
     chunksize: int = CHUNKSIZE,
     issuers: Iterable[str] | None = DEFAULT_ISSUERS,
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+    strict: bool = False,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -173,10 +180,12 @@ def convert_stream(
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
     same input always gives the same output), ``"now"``, or a timestamp. `issuers` (the allowed
-    `iss` of signed payloads; None: any) and `max_token_bytes` go to the `JwksVerifier`.
+    `iss` of signed payloads; None: any) and `max_token_bytes` go to the `JwksVerifier`. `strict`
+    rejects Canvas event types and fields no schema knows (reasons ``unknown-event``,
+    ``unknown-field``), which otherwise convert with a warning.
     """
     converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict
     )
     units = _units(items)
     if workers == 1:
@@ -200,13 +209,14 @@ def convert_blocks(
     chunksize: int = CHUNKSIZE,
     issuers: Iterable[str] | None = DEFAULT_ISSUERS,
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+    strict: bool = False,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
     bytes: what lets several processes outrun one when the output goes straight to a file."""
     converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict
     )
     units = _units(items)
     if workers == 1:
@@ -226,6 +236,7 @@ def _prepare(
     leeway: float,
     issuers: Iterable[str] | None,
     max_token_bytes: int,
+    strict: bool,
 ) -> tuple[_Converter, tuple[Any, ...], int]:
     """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
@@ -236,7 +247,9 @@ def _prepare(
     dirs = [str(d) for d in mapping_dirs or ()]
     jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
     checks = (tuple(issuers) if issuers is not None else None, max_token_bytes)
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks)
+    if translator is not None and translator.strict != strict:
+        raise TranslatorError("pass strict to the Translator or to the conversion, not both differently")
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks, strict)
     return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
@@ -299,6 +312,7 @@ class _Converter:
         self.to = to
         self.ids = ids
         self.send_time = send_time
+        self.drift: Drift | None = None  # where `convert` tallies the Canvas events it meets
 
     @classmethod
     def build(
@@ -311,6 +325,7 @@ class _Converter:
         ids: IdStyle,
         send_time: SendTime,
         checks: tuple[tuple[str, ...] | None, int] = (DEFAULT_ISSUERS, DEFAULT_MAX_TOKEN_BYTES),
+        strict: bool = False,
         translator: Translator | None = None,
     ) -> _Converter:
         issuers, max_bytes = checks
@@ -320,13 +335,14 @@ class _Converter:
             verifier = JwksVerifier(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
         else:
             verifier = None
-        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
+        return cls(translator or Translator(dirs, generic=generic, strict=strict), verifier, to, ids, send_time)
 
-    def convert(self, units: Iterable[Record | Lines]) -> list[ConvertResult]:
+    def convert(self, units: Iterable[Record | Lines], drift: Drift | None = None) -> list[ConvertResult]:
         """The results of `units`, in order, worked out phase by phase: every input checked, then
         every accepted one converted, then every output checked. Each phase's code and schemas
         then stay in the CPU's caches across the records, about a tenth faster than going record
-        by record through all three."""
+        by record through all three. The Canvas events met go into `drift`, when given."""
+        self.drift = drift
         results: list[ConvertResult | _Job] = []
         for unit in units:
             for record in unit.records() if isinstance(unit, Lines) else (unit,):
@@ -343,13 +359,14 @@ class _Converter:
         encoded: list[bytes] = []
         converted: Counter[str] = Counter()
         rejects = []
-        for result in self.convert(units):
+        drift = Drift(self.translator.custom_events)
+        for result in self.convert(units, drift):
             if result.ok:
                 encoded.append(compact(result.output) + b"\n")
                 converted[result.event_type or "?"] += 1
             else:
                 rejects.append(result)
-        return Block(b"".join(encoded), converted, rejects)
+        return Block(b"".join(encoded), converted, rejects, drift)
 
     def _accept(self, record: Record, item: Item) -> ConvertResult | _Job:
         """Phase 1: a reject, or a job whose input conforms."""
@@ -364,9 +381,10 @@ class _Converter:
             return job.reject("unknown-format", [Problem("", str(exc), rule)])
         job.kind = event_type(payload)
         job.problems = self.translator.problems(payload, job.source_format)
+        if self.drift is not None and job.source_format == "canvas":
+            self.drift.add(payload, job.source, job.problems)
         if not conforms(job.problems):
-            unknown = any(p.rule == "unknown-event" and p.is_error for p in job.problems)
-            return job.reject("unknown-event" if unknown else "invalid-input", job.problems)
+            return job.reject(input_reason(job.problems), job.problems)
         return job
 
     def _convert(self, job: _Job) -> None:
@@ -391,11 +409,22 @@ class _Converter:
         """Phase 3: the output checked; the job's result."""
         if job.result is not None:
             return job.result
-        output_problems = self.translator.problems(job.output, self.to)
+        output_problems = self.translator.problems(job.output, self.to, output=True)
+        if self.drift is not None and job.source_format == "caliper":
+            self._drift_of_caliper(job, output_problems)
         job.kind = job.kind or event_type(job.output)
         if not conforms(output_problems):
             return job.reject("invalid-output", [*job.problems, *output_problems])
         return ConvertResult(job.source, job.output, [*job.problems, *output_problems], event_type=job.kind)
+
+    def _drift_of_caliper(self, job: _Job, output_problems: list[Problem]) -> None:
+        """Drift of the Canvas event behind a Caliper record: its output when converting to Canvas,
+        else (a Caliper record passed through) the event it converts back to."""
+        assert self.drift is not None
+        if self.to == "canvas":
+            self.drift.add(job.output, job.source, output_problems)
+        else:
+            self.drift.add_record(self.translator, job.item.payload, "caliper", job.problems, job.source)
 
     def _send_time(self, payload: dict[str, Any]) -> str | None:
         if self.send_time == "now":
@@ -407,6 +436,15 @@ class _Converter:
             return caliper_time(event_time) if isinstance(event_time, str) else None
         except ValueError:
             return None
+
+
+def input_reason(problems: list[Problem]) -> str:
+    """The reject reason of an input that does not conform: with `strict`, an unknown event type
+    or unknown fields alone are their own reasons."""
+    rules = {p.rule for p in problems if p.is_error}
+    if "unknown-event" in rules:
+        return "unknown-event"
+    return "unknown-field" if rules == {"unknown-field"} else "invalid-input"
 
 
 def _reject(

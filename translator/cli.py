@@ -16,12 +16,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
 from .batch import Report, convert_blocks, event_type
+from .drift import Drift
+from .engine import Translator
 from .errors import FormatError, Problem, TranslatorError
 from .formats import detect_format
 from .ids import caliper_time
@@ -29,7 +31,7 @@ from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, Jwks
 from .io.readers import read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
-from .validation import conforms, validate
+from .validation import check, conforms, validate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -159,6 +161,15 @@ def _check_inputs(args: argparse.Namespace) -> None:
         raise UsageError("stdin (-) can be read only once")
 
 
+def _add_strict_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat Canvas event types and fields no schema knows (unknown-event, unknown-field) as errors, "
+        "not warnings (default: warnings; such events still convert)",
+    )
+
+
 def _verifier(args: argparse.Namespace) -> JwksVerifier | None:
     if not args.jwks:
         return None
@@ -180,18 +191,22 @@ def _validate_command(commands: Any) -> None:
     )
     parser.add_argument("--profile", choices=("ims", "canvas"), help="Caliper profile (default: decided per event)")
     parser.add_argument("--json", action="store_true", help="print problems as JSON Lines (summary on stderr)")
+    _add_strict_option(parser)
+    _add_mappings_option(parser)
     _add_inputs(parser)
     parser.set_defaults(run=_validate)
 
 
 def _validate(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
-    verifier = _verifier(args)
+    _check_mapping_dirs(args)
+    translator = Translator(args.mappings, strict=args.strict)
+    drift = Drift(translator.custom_events)
     records = failing = errors = warnings = 0
-    for source, item in _items(args.paths, streams.stdin, verifier):
-        problems = [item.problem] if item.problem else _problems(item.payload, args.format, args.profile)
+    for source, item, problems in _checked_items(args, streams, args.profile, translator, drift):
         records += 1
         failing += not conforms(problems)
+        problems = _as_read(problems, item.data_index)
         errors += sum(problem.is_error for problem in problems)
         warnings += sum(not problem.is_error for problem in problems)
         name = event_type(item.payload)
@@ -207,6 +222,8 @@ def _validate(args: argparse.Namespace, streams: Streams) -> int:
         f"({errors} errors, {warnings} warnings)"
     )
     print(summary, file=streams.stderr if args.json else streams.stdout)
+    if drift:
+        print(drift.summary(), file=streams.stderr if args.json else streams.stdout)
     return EXIT_FAILED if failing else EXIT_OK
 
 
@@ -219,13 +236,52 @@ def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None) -> I
             yield record.source + item.suffix, item
 
 
-def _problems(payload: Any, format: str | None, profile: str | None) -> list[Problem]:
-    if format is None and isinstance(payload, dict):
+def _checked_items(
+    args: argparse.Namespace, streams: Streams, profile: str | None, translator: Translator, drift: Drift
+) -> Iterator[tuple[str, Item, list[Problem]]]:
+    """Every record read, with its problems as `convert` checks it; its Canvas event goes into `drift`."""
+    for source, item in _items(args.paths, streams.stdin, _verifier(args)):
+        format, problems = _checked(item, args.format, profile, translator)
+        drift.add_record(translator, item.payload, format, problems, source)
+        yield source, item, problems
+
+
+def _as_read(problems: list[Problem], data_index: int | None) -> list[Problem]:
+    """The problems of an event taken out of a multi-event Envelope, with paths into the Envelope as
+    read (``/data/<i>``, not the ``/data/0`` of its one-event Envelope); the Envelope's own problems
+    (its `sensor`, ...) are said once, with its first event."""
+    if data_index is None:
+        return problems
+    shown = []
+    for problem in problems:
+        if problem.path == "/data/0" or problem.path.startswith("/data/0/"):
+            shown.append(replace(problem, path=f"/data/{data_index}{problem.path[len('/data/0'):]}"))
+        elif data_index == 0:
+            shown.append(problem)
+    return shown
+
+
+def _checked(item: Item, format: str | None, profile: str | None, translator: Translator) -> tuple[str | None, list[Problem]]:
+    """The format a record was checked as (None when it could not be), and the problems found:
+    the check `convert` makes, in full, so the two agree on every record."""
+    if item.problem is not None:
+        return None, [item.problem]
+    payload = item.payload
+    if format is None:
+        if not isinstance(payload, dict):
+            return None, validate(payload)
         try:
             format = detect_format(payload)
         except FormatError as exc:
-            return [Problem("", str(exc), "unknown-format")]
-    return validate(payload, format=format, profile=profile if format == "caliper" else None)
+            return None, [Problem("", str(exc), "unknown-format")]
+    problems = check(
+        payload,
+        format,
+        profile=profile if format == "caliper" else None,
+        custom_events=translator.custom_events,
+        strict=translator.strict,
+    )
+    return format, problems
 
 
 # -- convert --------------------------------------------------------------------------------
@@ -273,6 +329,7 @@ def _convert_command(commands: Any) -> None:
         help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
         "the default), now, or a timestamp",
     )
+    _add_strict_option(parser)
     _add_inputs(parser)
     parser.set_defaults(run=_convert)
 
@@ -314,6 +371,7 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         leeway=args.jwt_leeway,
         issuers=_jwt_issuers(args),
         max_token_bytes=args.jwt_max_bytes,
+        strict=args.strict,
     )
     report = Report()
     progress = _Progress(streams.stderr)
@@ -410,7 +468,6 @@ def _mappings_command(commands: Any) -> None:
 
 
 def _mappings(args: argparse.Namespace, streams: Streams) -> int:
-    from .engine import Translator
     from .mapping.report import lossy_markdown, mapping_rows
 
     _check_mapping_dirs(args)
@@ -434,6 +491,44 @@ def _mappings(args: argparse.Namespace, streams: Streams) -> int:
     counts = {origin: sum(row.origin == origin for row in rows) for origin in ("documented", "generic", "custom", "unsupported")}
     out.write(", ".join(f"{count} {origin}" for origin, count in counts.items() if count) + "\n")
     return EXIT_OK
+
+
+def _drift_command(commands: Any) -> None:
+    parser = commands.add_parser(
+        "drift",
+        help="report how the events read differ from what the Canvas schemas know",
+        description="Read events as validate does and print, per Canvas event type: its count, the fields "
+        "no schema knows, the values that fail their field's schema, whether the type itself is unknown, "
+        "and the schema's fields never seen. A Caliper record counts as the Canvas event it converts back "
+        "to. How a data team learns that Canvas changed its events.",
+    )
+    parser.add_argument("--format", choices=("canvas", "caliper"), help="the events' format (default: detected per event)")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    _add_mappings_option(parser)
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when any unknown event type, unknown field or type failure is found (default: exit 0)",
+    )
+    _add_inputs(parser)
+    parser.set_defaults(run=_drift)
+
+
+def _drift(args: argparse.Namespace, streams: Streams) -> int:
+    _check_inputs(args)
+    _check_mapping_dirs(args)
+    translator = Translator(args.mappings)
+    drift = Drift(translator.custom_events, track_seen=True)
+    for _ in _checked_items(args, streams, None, translator, drift):
+        pass
+    if args.json:
+        json.dump(drift.as_dict(), streams.stdout, ensure_ascii=False, indent=2)
+        streams.stdout.write("\n")
+    else:
+        for line in drift.lines():
+            print(line, file=streams.stdout)
+    return EXIT_FAILED if args.strict and drift else EXIT_OK
+
 
 
 # -- live delivery (the `serve` extra) -------------------------------------------------------
@@ -478,4 +573,11 @@ def _live(command: Callable[[argparse.Namespace], int], args: argparse.Namespace
         raise UsageError(f"{exc.name or exc} is missing: pip install 'canvas-caliper-translator[serve]'") from None
 
 
-COMMANDS: list[Callable[[Any], None]] = [_validate_command, _convert_command, _mappings_command, _serve_command, _consume_command]
+COMMANDS: list[Callable[[Any], None]] = [
+    _validate_command,
+    _convert_command,
+    _mappings_command,
+    _drift_command,
+    _serve_command,
+    _consume_command,
+]

@@ -73,12 +73,15 @@ class Translator:
     """Compiles the shipped mappings (plus `mapping_dirs`) once; translate any number of events.
 
     `generic=False` turns off the lossless generic form for Canvas event types that have no
-    Caliper mapping; they then raise `UnsupportedEventError`.
+    Caliper mapping; they then raise `UnsupportedEventError`. `strict=True` rejects what is
+    otherwise a warning: a Canvas event type no schema knows (`unknown-event`), an unknown field
+    (`unknown-field`).
     """
 
-    def __init__(self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True) -> None:
+    def __init__(self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True, strict: bool = False) -> None:
         self.catalog: Catalog = load_catalog(mapping_dirs or ())
         self.generic = generic
+        self.strict = strict
         # Event names only a user mapping knows: their Canvas body has no shipped schema.
         self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
 
@@ -144,13 +147,14 @@ class Translator:
             raise TranslatorError(f"the envelope holds {len(events)} events; convert them one by one")
         return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "")
 
-    def problems(self, payload: Any, format: str) -> list[Problem]:
+    def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
-        unsaid; use `translator.validate` for those), every problem when it does not."""
-        return accept_problems(payload, format, self.custom_events)
+        unsaid but `unknown-event`; use `translator.validate` for those), every problem when it
+        does not. `strict` is for inputs: an `output` is ours, what it does not know is ours to fix."""
+        return accept_problems(payload, format, self.custom_events, strict=self.strict and not output)
 
     def _check(self, payload: Any, format: str, side: str) -> None:
-        problems = self.problems(payload, format)
+        problems = self.problems(payload, format, output=side == "output")
         if not conforms(problems):
             raise ValidationError(f"{side} is not a conforming {format} event", problems)
 

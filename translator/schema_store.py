@@ -39,12 +39,16 @@ def _property_is_declared(schema: dict[str, Any], key: str) -> bool:
     return any(re.search(pattern, key) for pattern in schema.get("patternProperties", ()))
 
 
+def unknown_field_message(key: str) -> str:
+    return f"unknown field {key!r} (not in the documented schema)"
+
+
 def _warn_unknown_properties(validator: Any, enabled: Any, instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:
     if not enabled or not isinstance(instance, dict):
         return
     for key in instance:
         if not _property_is_declared(schema, key):
-            yield SchemaValidationError(f"unknown field {key!r} (not in the documented schema)", path=[key])
+            yield SchemaValidationError(unknown_field_message(key), path=[key])
 
 
 def _warn_unless(validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:
@@ -60,11 +64,13 @@ _Validator = validators.extend(
 )
 
 
-def _pointer(parts: Any) -> str:
+def pointer(parts: Any) -> str:
+    """The JSON Pointer (RFC 6901) of a path given as its parts."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _brief(value: Any, limit: int = 60) -> str:
+def brief(value: Any, limit: int = 60) -> str:
+    """`value` as JSON, cut to `limit` characters: what a message or a report quotes."""
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -88,7 +94,7 @@ def _message(error: SchemaValidationError) -> str:
         wanted = " or ".join(value) if isinstance(value, list) else value
         return f"must be {wanted}, not {_json_type(instance)}"
     if keyword == "pattern":
-        return f"{_brief(instance)} is not in the required form{_expected(error.schema)}"
+        return f"{brief(instance)} is not in the required form{_expected(error.schema)}"
     if keyword in ("maxLength", "minLength"):
         bound = "at most" if keyword == "maxLength" else "at least"
         return f"is {len(instance)} characters long; {bound} {value} allowed"
@@ -96,9 +102,9 @@ def _message(error: SchemaValidationError) -> str:
         bound = "at most" if keyword == "maxItems" else "at least"
         return f"has {len(instance)} items; {bound} {value} allowed"
     if keyword == "enum":
-        return f"{_brief(instance)} is not one of {_brief(value, 200)}"
+        return f"{brief(instance)} is not one of {brief(value, 200)}"
     if keyword == "const":
-        return f"must be {_brief(value)}, not {_brief(instance)}"
+        return f"must be {brief(value)}, not {brief(instance)}"
     if keyword == "required":
         return error.message
     if keyword == "dependentRequired":
@@ -111,7 +117,7 @@ def _message(error: SchemaValidationError) -> str:
 
 def _problems_from(error: SchemaValidationError, prefix: str) -> Iterator[Problem]:
     keyword = error.validator
-    path = prefix + _pointer(error.absolute_path)
+    path = prefix + pointer(error.absolute_path)
     if keyword in ("anyOf", "oneOf") and error.context:
         # Say which alternative came closest rather than "matches none of them".
         yield from _problems_from(best_match(error.context), prefix)
@@ -119,7 +125,7 @@ def _problems_from(error: SchemaValidationError, prefix: str) -> Iterator[Proble
     if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
         for key in error.instance:
             if not _property_is_declared(error.schema, key) and keyword == "additionalProperties":
-                yield Problem(path + _pointer([key]), f"property {key!r} is not allowed here", keyword)
+                yield Problem(path + pointer([key]), f"property {key!r} is not allowed here", keyword)
         if keyword == "additionalProperties":
             return
     if keyword == "x-warnUnknownProperties":

@@ -1,19 +1,21 @@
-"""`validate()`: one entry point for both formats."""
+"""`validate()`: one entry point for both formats, and the check every command shares."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .errors import FormatError, Problem, TranslatorError
 from .formats import FORMATS, detect_format
-from .formats.canvas import validate_canvas
+from .formats.canvas import strictly, validate_canvas
 
 
-def validate(payload: Any, format: str | None = None, profile: str | None = None) -> list[Problem]:
+def validate(payload: Any, format: str | None = None, profile: str | None = None, *, strict: bool = False) -> list[Problem]:
     """Every problem in `payload`; it conforms when none has severity ``"error"``.
 
     `format` is ``"canvas"`` or ``"caliper"`` (``None`` detects it); `profile` picks the Caliper
-    profile (``"ims"`` or ``"canvas"``; ``None`` decides per event, see the README).
+    profile (``"ims"`` or ``"canvas"``; ``None`` decides per event, see the README). `strict` makes
+    unknown event types and unknown fields errors (they are warnings otherwise).
     """
     if format is None:
         if not isinstance(payload, dict):
@@ -22,25 +24,69 @@ def validate(payload: Any, format: str | None = None, profile: str | None = None
             format = detect_format(payload)
         except FormatError as exc:
             return [Problem("", str(exc), "unknown-format")]
+    if format not in FORMATS:
+        raise TranslatorError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
+    if format == "canvas" and profile not in (None, "canvas"):
+        raise TranslatorError(f"the canvas format has no profile {profile!r}")
+    return check(payload, format, profile=profile, strict=strict)
+
+
+def check(
+    payload: Any,
+    format: str,
+    *,
+    profile: str | None = None,
+    custom_events: frozenset[str] = frozenset(),
+    strict: bool = False,
+    quick: bool = False,
+) -> list[Problem]:
+    """The check of a payload in a known format, shared by `validate`, `convert` and `drift`, so
+    that they agree on every record. `custom_events` are the event names user mappings define;
+    `quick` (a batch's accept path): no problems at once when the payload conforms (warnings other
+    than `unknown-event` unsaid), the full report when it does not."""
     if format == "canvas":
-        if profile not in (None, "canvas"):
-            raise TranslatorError(f"the canvas format has no profile {profile!r}")
-        return validate_canvas(payload)
-    if format == "caliper":
-        from .formats.caliper import validate_caliper
-
-        return validate_caliper(payload, profile)
-    raise TranslatorError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
-
-
-def accept_problems(payload: Any, format: str, custom_events: frozenset[str] = frozenset()) -> list[Problem]:
-    """The check on a batch's accept path: no problems at once when the payload conforms (warnings
-    unsaid), the full report when it does not. `format` is known ("canvas" or "caliper")."""
-    if format == "canvas":
-        return validate_canvas(payload, custom_events, quick=True)
+        return validate_canvas(payload, custom_events, quick=quick, strict=strict)
     from .formats.caliper import validate_caliper
 
-    return validate_caliper(payload, None, quick=True)
+    # The fast verdict says nothing of unknown fields, which --strict rejects.
+    problems = validate_caliper(payload, profile, quick=quick and not strict)
+    problems.extend(_carried_problems(payload, custom_events, quick, strict))
+    problems = strictly(problems) if strict else problems
+    return list(dict.fromkeys(problems))  # the metadata is checked by both schemas: say it once
+
+
+def _carried_problems(payload: Any, custom_events: frozenset[str], quick: bool, strict: bool) -> list[Problem]:
+    """The problems of the Canvas event each of our generic forms carries, at their place in the
+    Caliper payload: it converts back to that event, which must conform as any Canvas event does
+    (so an event type without a schema is an `unknown-event` warning here too)."""
+    from .formats.caliper import CANVAS_NAMESPACE, is_envelope, is_generic_form
+
+    if not isinstance(payload, dict):
+        return []
+    envelope = is_envelope(payload)
+    items = payload.get("data") if envelope else [payload]
+    found = []
+    for index, item in enumerate(items if isinstance(items, list) else ()):
+        if not (isinstance(item, dict) and is_generic_form(item)):
+            continue
+        prefix = f"/data/{index}" if envelope else ""
+        obj = item.get("object")
+        body = (obj.get("extensions") or {}).get(CANVAS_NAMESPACE) if isinstance(obj, dict) else None
+        carried = {"metadata": item["extensions"][CANVAS_NAMESPACE]["metadata"], "body": body if body is not None else {}}
+        places = {
+            "metadata": f"{prefix}/extensions/{CANVAS_NAMESPACE}/metadata",
+            "body": f"{prefix}/object/extensions/{CANVAS_NAMESPACE}",
+        }
+        for problem in validate_canvas(carried, custom_events, quick=quick, strict=strict):
+            head, _, rest = problem.path[1:].partition("/")
+            path = places[head] + (f"/{rest}" if rest else "") if head in places else prefix + problem.path
+            found.append(replace(problem, path=path))
+    return found
+
+
+def accept_problems(payload: Any, format: str, custom_events: frozenset[str] = frozenset(), *, strict: bool = False) -> list[Problem]:
+    """The check on a batch's accept path: `check` with `quick`."""
+    return check(payload, format, custom_events=custom_events, strict=strict, quick=True)
 
 
 def conforms(problems: list[Problem]) -> bool:

@@ -108,8 +108,14 @@ def _payload_problems(payload: dict[str, Any], profile: str | None, quick: bool)
 
 
 def is_envelope(payload: dict[str, Any]) -> bool:
-    """An Envelope has sensor/sendTime/dataVersion, or a `data` array and no `type` of its own."""
-    return bool(payload.keys() & _ENVELOPE_ONLY_KEYS) or (isinstance(payload.get("data"), list) and "type" not in payload)
+    """An Envelope has `data` (and no `type` of its own), or both `sensor` and `dataVersion`; a
+    payload without `type` that has any Envelope key is a broken Envelope. A typed event with a
+    stray `sendTime` or `sensor` is an event with an unknown property, not a broken Envelope."""
+    if "data" in payload and "type" not in payload:
+        return True
+    if "sensor" in payload and "dataVersion" in payload:
+        return True
+    return "type" not in payload and bool(payload.keys() & _ENVELOPE_ONLY_KEYS)
 
 
 def default_profile(item: Any) -> CaliperProfile:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from ..errors import Problem
+from ..known_fields import unknown_field_problems
 from ..schema_store import Compiled, schema_id, schema_store
 
 METADATA_ID = schema_id("canvas/metadata.json")
@@ -23,38 +25,67 @@ def canvas_event_names() -> frozenset[str]:
     return frozenset(uri[len(prefix) : -len(".json")] for uri in store.ids if uri.startswith(prefix))
 
 
-@cache
-def _event_schema(event_name: str | None) -> Compiled:
-    """One schema per event type for the whole payload, so one pass reports every problem."""
+def event_schema(event_name: str | None) -> dict[str, Any]:
+    """The schema of a whole Canvas event of `event_name` (`None`: a type without a body schema,
+    whose body need only be an object). One schema for the whole payload, so one pass reports
+    every problem."""
     body: dict[str, Any] = {"$ref": body_schema_id(event_name)} if event_name else {"type": "object"}
-    schema = {
+    return {
         "type": "object",
         "required": ["metadata", "body"],
         "x-warnUnknownProperties": True,
         "properties": {"metadata": {"$ref": METADATA_ID}, "body": body},
     }
-    return schema_store().compiled(f"canvas-event:{event_name}", schema)
 
 
-def validate_canvas(payload: Any, custom_events: frozenset[str] = frozenset(), *, quick: bool = False) -> list[Problem]:
+@cache
+def _event_schema(event_name: str | None) -> Compiled:
+    return schema_store().compiled(f"canvas-event:{event_name}", event_schema(event_name))
+
+
+def validate_canvas(
+    payload: Any, custom_events: frozenset[str] = frozenset(), *, quick: bool = False, strict: bool = False
+) -> list[Problem]:
     """Problems in a Canvas event; `custom_events` are event names a user mapping defines (their
-    body has no shipped schema, so only its metadata is checked). `quick`: see `Compiled.problems`."""
+    body has no shipped schema, so only its metadata is checked). `quick`: see `Compiled.problems`.
+
+    An event type no schema knows is checked the same way (metadata, and a body that is an
+    object) and carries an `unknown-event` warning: it converts through the generic lossless form.
+    `strict` makes `unknown-event` and `unknown-field` errors.
+    """
     if not isinstance(payload, dict):
         return [Problem("", f"a Canvas event must be a JSON object, not {type(payload).__name__}", "not-an-object")]
     metadata = payload.get("metadata")
     event_name = metadata.get("event_name") if isinstance(metadata, dict) else None
-    if isinstance(event_name, str) and event_name in canvas_event_names():
-        return _event_schema(event_name).problems(payload, quick=quick)
-    problems = _event_schema(None).problems(payload, quick=quick)
-    if event_name in custom_events:
-        return problems
-    if isinstance(event_name, str) and not any(p.path == "/metadata/event_name" for p in problems):
-        problems.append(
-            Problem(
-                "/metadata/event_name",
-                f"no schema for Canvas event {event_name!r}; known types are those documented by Canvas "
-                "(see `translator mappings`)",
-                "unknown-event",
-            )
-        )
+    known = event_name if isinstance(event_name, str) and event_name in canvas_event_names() else None
+    problems = _event_schema(known).problems(payload, quick=quick)
+    if (
+        known is None
+        and isinstance(event_name, str)
+        and event_name not in custom_events
+        and not any(p.path == "/metadata/event_name" for p in problems)
+    ):
+        problems.append(unknown_event_problem("/metadata/event_name", event_name))
+    if strict:
+        if quick and not any(p.is_error for p in problems):  # the fast verdict says nothing of unknown fields
+            problems = [p for p in problems if p.rule != "unknown-field"] + unknown_field_problems(payload, known)
+        problems = strictly(problems)
     return problems
+
+
+def unknown_event_problem(path: str, event_name: str) -> Problem:
+    return Problem(
+        path,
+        f"no schema for Canvas event {event_name!r}: its metadata is checked and it converts through the generic "
+        "lossless form (known types: `translator mappings`)",
+        "unknown-event",
+        "warning",
+    )
+
+
+STRICT_RULES = frozenset({"unknown-event", "unknown-field"})
+
+
+def strictly(problems: list[Problem]) -> list[Problem]:
+    """`problems` with unknown event types and unknown fields as errors (`--strict`)."""
+    return [replace(p, severity="error") if p.rule in STRICT_RULES else p for p in problems]

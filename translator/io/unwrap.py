@@ -34,7 +34,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import Problem
@@ -52,12 +52,15 @@ class Item:
 
     `suffix` extends the record's source (``/Records/2``, ``/data/1``; "" for the record itself);
     `original` is the value at that place before unwrapping, for writing out a reject.
+    An event taken out of a multi-event Envelope is a one-event Envelope (its problems are at
+    ``/data/0``) with `data_index`, its place in the Envelope as read.
     """
 
     suffix: str
     payload: Any
     original: Any
     problem: Problem | None = None
+    data_index: int | None = None  # its index in the Envelope it was taken out of (``/data/<i>``)
 
 
 def unwrap(payload: Any, verifier: JwksVerifier | None = None) -> Iterator[Item]:
@@ -88,7 +91,8 @@ def _unwrap(value: Any, suffix: str, original: Any, verifier: JwksVerifier | Non
     elif _is_envelope(value) and len(value["data"]) > 1:
         for index, event in enumerate(value["data"]):
             single = {**value, "data": [event]}
-            yield from _unwrap(single, f"{suffix}/data/{index}", single, verifier, depth + 1)
+            for item in _unwrap(single, f"{suffix}/data/{index}", single, verifier, depth + 1):
+                yield replace(item, data_index=index) if item.payload is single else item
     else:
         yield Item(suffix, value, original)
 
