@@ -52,7 +52,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) ->
     log = tmp_path / "serve.log"
     pool = events(3000)
     for number in range(0, len(pool), 10):  # every tenth one cannot convert: it must end in the rejects
-        pool[number] = {**pool[number], "metadata": {**pool[number]["metadata"], "event_name": "not_an_event"}}
+        pool[number] = {**pool[number], "metadata": {**pool[number]["metadata"], "event_time": "yesterday"}}
     acknowledged: dict[str, str] = {}  # token -> event id
     lock = threading.Lock()
     cursor = iter(range(len(pool)))
@@ -104,5 +104,5 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) ->
     missing = set(acknowledged.values()) - delivered()
     assert not missing, f"{len(missing)} acknowledged events lost (seed {seed})"
     rejects = read_jsonl(out, "rejects")
-    assert rejects and all(reject["reason"] == "unknown-event" for reject in rejects)
+    assert rejects and all(reject["reason"] == "invalid-input" for reject in rejects)
     assert len(list((tmp_path / "spool").glob("*.seg"))) <= 1  # delivered segments were removed

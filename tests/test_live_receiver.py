@@ -36,7 +36,7 @@ def b64(data: bytes) -> str:
 def test_signed_events_are_verified_spooled_and_converted(tmp_path: Path, jwks: JwksServer) -> None:
     live = settings(tmp_path, jwks_url=jwks.url, jwks_cooldown=0.3)
     good = events(3)
-    not_convertible = {"metadata": {**good[0]["metadata"], "event_name": "no_such_event"}, "body": {}}
+    not_convertible = {"metadata": {**good[0]["metadata"], "event_time": "yesterday"}, "body": good[0]["body"]}
     now = int(time.time())
     public_pem = rsa_key("current").public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -69,11 +69,11 @@ def test_signed_events_are_verified_spooled_and_converted(tmp_path: Path, jwks: 
         metrics = client.get("/metrics").text
     assert sorted(output_ids(Path(live.out))) == sorted(event_id(event) for event in good)
     [reject] = read_jsonl(Path(live.out), "rejects")
-    assert reject["reason"] == "unknown-event" and reject["source"].startswith("https:127.0.0.1:")
+    assert reject["reason"] == "invalid-input" and reject["source"].startswith("https:127.0.0.1:")
     assert 'translator_refused_total{reason="bad-algorithm"} 2.0' in metrics
     assert 'translator_spooled_total{channel="https"} 4.0' in metrics
     assert "translator_converted_total 3.0" in metrics
-    assert 'translator_rejected_total{reason="unknown-event"} 1.0' in metrics
+    assert 'translator_rejected_total{reason="invalid-input"} 1.0' in metrics
     assert "translator_spool_fsync_seconds_count" in metrics
 
 
