@@ -161,6 +161,7 @@ def convert_stream(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    canvas_host: str | None = None,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -169,9 +170,10 @@ def convert_stream(
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp.
+    same input always gives the same output), ``"now"``, or a timestamp. `canvas_host` names the
+    Canvas instance of system-generated events that carry no host (see `Translator`).
     """
-    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, canvas_host)
     units = _units(items)
     if workers == 1:
         return (result for unit in units for result in converter.convert([unit]))
@@ -192,12 +194,13 @@ def convert_blocks(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    canvas_host: str | None = None,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
     bytes: what lets several processes outrun one when the output goes straight to a file."""
-    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, canvas_host)
     units = _units(items)
     if workers == 1:
         return (converter.block(chunk) for chunk in _chunks(units, chunksize))
@@ -214,6 +217,7 @@ def _prepare(
     ids: IdStyle,
     send_time: SendTime,
     leeway: float,
+    canvas_host: str | None = None,
 ) -> tuple[_Converter, tuple[Any, ...], int]:
     """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
@@ -223,7 +227,7 @@ def _prepare(
         raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
     dirs = [str(d) for d in mapping_dirs or ()]
     jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, canvas_host)
     return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
@@ -297,13 +301,14 @@ class _Converter:
         to: Target,
         ids: IdStyle,
         send_time: SendTime,
+        canvas_host: str | None = None,
         translator: Translator | None = None,
     ) -> _Converter:
         if isinstance(jwks, str):
             verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway)
         else:
             verifier = JwksVerifier(jwks, leeway=leeway) if jwks is not None else None
-        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
+        return cls(translator or Translator(dirs, generic=generic, canvas_host=canvas_host), verifier, to, ids, send_time)
 
     def convert(self, units: Iterable[Record | Lines]) -> list[ConvertResult]:
         """The results of `units`, in order, worked out phase by phase: every input checked, then
@@ -346,6 +351,14 @@ class _Converter:
             rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
             return job.reject("unknown-format", [Problem("", str(exc), rule)])
         job.kind = event_type(payload)
+        if job.source_format == "caliper" and self.to == "canvas":
+            enveloped = "data" in payload
+            try:
+                self.translator.reverse_mapping(payload["data"][0] if enveloped else payload)
+            except UnsupportedEventError as exc:  # another tool's event: what else is wrong with it does not matter
+                return job.reject("unsupported-event", [Problem("/data/0" if enveloped else "", str(exc), "unsupported-event")])
+            except (FormatError, LookupError, TypeError):
+                pass  # a malformed envelope: the check below says where
         job.problems = self.translator.problems(payload, job.source_format)
         if not conforms(job.problems):
             unknown = any(p.rule == "unknown-event" and p.is_error for p in job.problems)
@@ -357,7 +370,7 @@ class _Converter:
         payload, problems = job.item.payload, job.problems
         try:
             job.output = self.translator.convert_checked(
-                payload, job.source_format, self.to, ids=self.ids, send_time=self._send_time(payload)
+                payload, job.source_format, self.to, ids=self.ids, send_time=self._send_time(payload), problems=problems
             )
         except UnsupportedEventError as exc:
             job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])

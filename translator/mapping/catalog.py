@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from ..errors import MappingError
+from ..errors import MappingError, Problem
 from ..resources import data_dir
 from ..schema_store import schema_id, schema_store
 from .converters import Scope
@@ -106,15 +106,45 @@ class CompiledMapping:
         ctx = {"metadata": metadata, "body": body, "host": host, "shard": scope.shard, "vars": self.vars}
         return self.compiled(ctx, scope)
 
-    def restore(self, event: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules."""
+    @cached_property
+    def entity_slots(self) -> tuple[Pointer, ...]:
+        """Where the template writes an object (every proper prefix of a leaf's pointer), shortest
+        first: the places an event may hold an entity as an IRI string instead."""
+        found = {at[:k] for at, _, _ in walk(self.template) for k in range(1, len(at))}
+        return tuple(sorted((p for p in found if all(isinstance(k, str) for k in p)), key=len))
+
+    def _expand_iris(self, event: dict[str, Any]) -> tuple[dict[str, Any], tuple[Pointer, ...]]:
+        """`event` with each entity given as an IRI string at one of this mapping's object slots
+        turned into `{"id": iri}` (Caliper allows either form), and the slots so expanded."""
+        expanded: list[Pointer] = []
+        for slot in self.entity_slots:
+            parent = lookup(event, slot[:-1]) if len(slot) > 1 else event
+            if isinstance(parent, dict) and isinstance(parent.get(slot[-1]), str):
+                if not expanded:
+                    event = dict(event)
+                parent = _copy_path(event, slot[:-1])
+                parent[slot[-1]] = {"id": parent[slot[-1]]}
+                expanded.append(slot)
+        return event, tuple(expanded)
+
+    def restore(self, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
+        """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules.
+        A Canvas field this mapping reads from an entity given only as an IRI cannot be read: it is
+        named in a warning appended to `problems`, never dropped in silence."""
+        event, iris = self._expand_iris(event)
+        unreadable: dict[Pointer, list[str]] = {}
         restored: dict[str, Any] = {"metadata": {}, "body": {}}
         written: set[tuple[str, ...]] = set()
         for at, copy, optional in self.copies:
             if copy.path[0] not in restored or copy.path in written or copy.converter and copy.converter.inverse is None:
                 continue
             value = lookup(event, at)
-            if value is OMIT or value == copy.default:
+            if value is OMIT:
+                slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
+                if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
+                    unreadable[slot].append(copy.dotted)
+                continue
+            if value == copy.default:
                 continue
             try:
                 value = copy.converter.inverse(value, scope) if copy.converter else value  # type: ignore[misc]
@@ -131,7 +161,23 @@ class CompiledMapping:
             value = rule.build(variables, scope, ())
             if value is not OMIT:
                 _set(restored, target, value)
+        for slot, fields in unreadable.items():
+            missing = [f for f in fields if lookup(restored, tuple(f.split("."))) is OMIT]
+            if missing and problems is not None:
+                where = prefix + "".join(f"/{p}" for p in slot)
+                problems.append(Problem(where, f"{'.'.join(map(str, slot))} is given as an IRI, so {', '.join(missing)} cannot be read from it "
+                                        f"(mapping {self.canvas_event!r}, {self.file})", "iri-entity", "warning"))
         return restored
+
+
+def _copy_path(event: dict[str, Any], path: Pointer) -> dict[str, Any]:
+    """The object at `path` in `event` (itself already a copy), shallow-copied along the way so the
+    caller's event stays as given."""
+    node = event
+    for key in path:
+        node[key] = dict(node[key])  # type: ignore[index]
+        node = node[key]  # type: ignore[index]
+    return node
 
 
 def _constraints_compatible(a: dict[Pointer, Any], b: dict[Pointer, Any]) -> bool:
@@ -147,6 +193,8 @@ class Catalog:
             self.by_event[mapping.canvas_event] = mapping
         self.generic = self.by_event.pop(GENERIC, None)
         self._reverse = sorted(self._all(), key=lambda m: m.specificity(), reverse=True)
+        # Caliper without Canvas's markers (another tool's) may only meet mappings of the user's own.
+        self._reverse_custom = [m for m in self._reverse if m.origin == "custom"]
         self._check_ambiguity()
 
     def _all(self) -> list[CompiledMapping]:
@@ -171,25 +219,55 @@ class Catalog:
             return self.generic
         return found
 
-    def reverse(self, event: dict[str, Any]) -> CompiledMapping | None:
-        for mapping in self._reverse:
-            if self._satisfies(event, mapping.constraints):
+    def reverse(self, event: dict[str, Any], *, canvas: bool = True) -> CompiledMapping | None:
+        """The mapping that restores `event`. Canvas's forms (origin `documented` or `generic`)
+        apply only when `canvas` says the event carries Canvas's markers; `custom` ones always.
+        An entity given as an IRI string cannot show its type: a mapping whose only unchecked
+        constraints sit in such entities is taken when it is the one mapping that fits so."""
+        candidates = self._reverse if canvas else self._reverse_custom
+        lenient = []
+        for mapping in candidates:
+            verdict = self._satisfies(event, mapping.constraints)
+            if verdict is True:
                 return mapping
-        return None
+            if verdict is UNKNOWN:
+                lenient.append(mapping)
+        return lenient[0] if len(lenient) == 1 else None
 
     @staticmethod
-    def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> bool:
+    def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
+        """True, False, or UNKNOWN when nothing contradicts and some constraint sits in an entity
+        given as an IRI."""
+        verdict: Any = True
         for pointer, expected in constraints.items():
             if pointer[-1] == "#kind":
-                value = lookup(event, pointer[:-1])
+                value = _read(event, pointer[:-1])
                 prefix = f"urn:instructure:canvas:{expected}:"
                 if not (isinstance(value, str) and value.startswith(prefix)):
                     return False
                 continue
-            value = lookup(event, pointer)
-            if value is OMIT or (expected is not PRESENT and value != expected):
+            value = _read(event, pointer)
+            if value is UNKNOWN:
+                verdict = UNKNOWN
+            elif value is OMIT or (expected is not PRESENT and value != expected):
                 return False
-        return True
+        return verdict
+
+
+UNKNOWN: Any = object()
+"""What `_read` gives for a property of an entity that the event names only by its IRI."""
+
+
+def _read(event: dict[str, Any], pointer: Pointer) -> Any:
+    """`lookup`, reading an entity given as an IRI string as `{"id": iri}`; another property of it is UNKNOWN."""
+    value: Any = event
+    for index, key in enumerate(pointer):
+        if isinstance(value, str) and index > 0:
+            return value if pointer[index:] == ("id",) else UNKNOWN
+        value = lookup(value, (key,))
+        if value is OMIT:
+            return OMIT
+    return value
 
 
 def _mapping_files(directory: Path) -> list[Path]:

@@ -43,7 +43,8 @@ def _urn(kind: str) -> Converter:
 
 
 def _host_url(host: str, scope: Scope) -> str:
-    return f"http://{host}/"
+    """`http://host/`; a hostless system event's instance IRI (a Canvas URN, see engine.instance_iri) as is."""
+    return host if host.startswith("urn:") else f"http://{host}/"
 
 
 def _url_host(url: str, scope: Scope) -> str:
