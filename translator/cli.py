@@ -233,7 +233,10 @@ def _convert_command(commands: Any) -> None:
     )
     _add_mappings_option(parser)
     parser.add_argument(
-        "--ids", choices=("global", "local"), default="global", help="Canvas id form when converting to Canvas"
+        "--ids",
+        choices=("canvas", "global", "local"),
+        default="canvas",
+        help="Canvas id form when converting to Canvas: each field's documented form (canvas), all global or all local",
     )
     parser.add_argument(
         "--no-generic",

@@ -24,7 +24,7 @@ from .mapping.nodes import MappingRuntimeError
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
-IdStyle = Literal["global", "local"]
+IdStyle = Literal["canvas", "global", "local"]
 
 CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p1"
 # Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
@@ -114,7 +114,7 @@ class Translator:
         to: Target = "caliper",
         *,
         validate: bool = True,
-        ids: IdStyle = "global",
+        ids: IdStyle = "canvas",
         send_time: str | None = None,
     ) -> dict[str, Any]:
         """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
@@ -128,14 +128,14 @@ class Translator:
         to: Target = "caliper",
         *,
         validate: bool = True,
-        ids: IdStyle = "global",
+        ids: IdStyle = "canvas",
         send_time: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """One result per event in `payload` (a Caliper Envelope may hold several)."""
         if to not in ("caliper", "canvas"):
             raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
-        if ids not in ("global", "local"):
-            raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
+        if ids not in ("canvas", "global", "local"):
+            raise TranslatorError(f"unknown id style {ids!r}; expected canvas, global or local")
         source = detect_format(payload)
         if source == "caliper" and to == "canvas":
             for event in _caliper_events(payload):
@@ -167,7 +167,7 @@ class Translator:
         source: str,
         to: Target,
         *,
-        ids: IdStyle = "global",
+        ids: IdStyle = "canvas",
         send_time: str | None = None,
         problems: list[Problem] | None = None,
     ) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
+from .. import ids
 from ..errors import MappingError, Problem
 from ..resources import data_dir
 from ..schema_store import schema_id, schema_store
@@ -55,6 +56,7 @@ class CompiledMapping:
     reverse_rules: tuple[tuple[tuple[str, ...], Expr], ...]
     match: tuple[Pointer, ...]
     vars: dict[str, Any]
+    style: tuple[tuple[tuple[str, ...], str], ...] = ()
     compiled: Callable[[dict[str, Any], Scope], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +163,10 @@ class CompiledMapping:
             value = rule.build(variables, scope, ())
             if value is not OMIT:
                 _set(restored, target, value)
+        for target, style in self.style:
+            value = lookup(restored, target)
+            if value is not OMIT:
+                _set(restored, target, canvas_style(value, style, scope))
         for slot, fields in unreadable.items():
             missing = [f for f in fields if lookup(restored, tuple(f.split("."))) is OMIT]
             if missing and problems is not None:
@@ -168,6 +174,17 @@ class CompiledMapping:
                 problems.append(Problem(where, f"{'.'.join(map(str, slot))} is given as an IRI, so {', '.join(missing)} cannot be read from it "
                                         f"(mapping {self.canvas_event!r}, {self.file})", "iri-entity", "warning"))
         return restored
+
+
+def canvas_style(value: Any, style: str, scope: Scope) -> Any:
+    """`value` as Canvas writes the field (a mapping's `canvas_style`); a value the style does not fit stays as it is."""
+    if style == "seconds" and isinstance(value, str):
+        return ids.canvas_time_seconds(value)
+    if style == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if style in ("local", "local_integer") and scope.ids == "canvas" and ids.is_canvas_id(value):
+        return int(ids.local_id(value)) if style == "local_integer" else ids.local_id(value)
+    return value
 
 
 def _copy_path(event: dict[str, Any], path: Pointer) -> dict[str, Any]:
@@ -328,6 +345,7 @@ def load_catalog(directories: Iterable[Path | str] = ()) -> Catalog:
                 reverse_rules=tuple(state.reverse),
                 match=tuple(parse_pointer(p) for p in document.get("match", ())),
                 vars={**shared_vars, **document.get("vars", {})},
+                style=tuple((tuple(path.split(".")), style) for path, style in document.get("canvas_style", {}).items()),
             )
         )
     return Catalog(compiled)

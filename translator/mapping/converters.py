@@ -19,7 +19,7 @@ class Scope:
     """What a conversion may depend on besides the value: the event's shard and the id style wanted."""
 
     shard: int | None = None
-    ids: str = "global"
+    ids: str = "canvas"
 
 
 @dataclass(frozen=True, slots=True)
