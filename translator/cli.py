@@ -251,6 +251,12 @@ def _convert_command(commands: Any) -> None:
         help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
         "the default), now, or a timestamp",
     )
+    parser.add_argument(
+        "--canvas-host",
+        metavar="HOST",
+        help="the Canvas host of system-generated events that name none (no hostname, no domain in "
+        "root_account_lti_guid); without it they are named urn:instructure:canvas:account:<root account>",
+    )
     _add_inputs(parser)
     parser.set_defaults(run=_convert)
 
@@ -290,6 +296,7 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         ids=args.ids,
         send_time=args.send_time,
         leeway=args.jwt_leeway,
+        canvas_host=args.canvas_host,
     )
     report = Report()
     progress = _Progress(streams.stderr)

@@ -202,22 +202,26 @@ class Translator:
         if not isinstance(event, dict):
             raise FormatError("a Caliper event must be an object")
         canvas = is_canvas_caliper(event)
-        mapping = self.catalog.reverse(event, canvas=canvas)
-        if mapping is not None:
-            return mapping
+        found = self.catalog.reverse_candidates(event, canvas=canvas)
+        if len(found) == 1:
+            return found[0]
         obj = event.get("object")
         described = f"a Caliper {event.get('type')}/{event.get('action')} (object {obj.get('type') if isinstance(obj, dict) else 'IRI'})"
-        if canvas:
+        if found:
+            why = (
+                "an entity given as an IRI string cannot show its type, and the mappings for "
+                f"{', '.join(sorted(m.canvas_event for m in found))} all fit it; give that entity as an object"
+            )
+        elif canvas:
             why = "no mapping turns it into a Canvas event"
         else:
             why = (
                 "it carries none of Canvas's markers (a com.instructure.canvas extension or a urn:instructure:canvas: id), "
                 "so it is another tool's event and Canvas's own forms do not apply; no mapping of origin custom matches it"
             )
-        raise UnsupportedEventError(
-            f"{described}: {why}; write one in a directory of your own and pass it with "
-            "Translator(mapping_dirs=[...]) or --mappings DIR (see mappings/README.md)"
-        )
+        if not found:
+            why += "; write one in a directory of your own and pass it with Translator(mapping_dirs=[...]) or --mappings DIR (see mappings/README.md)"
+        raise UnsupportedEventError(f"{described}: {why}")
 
     # -- directions -----------------------------------------------------------------------
     def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:

@@ -163,6 +163,10 @@ class CompiledMapping:
             value = rule.build(variables, scope, ())
             if value is not OMIT:
                 _set(restored, target, value)
+            elif iris:
+                slot = next((s for s in iris if f"event.{'.'.join(s)}." in rule.text), None)
+                if slot is not None and ".".join(target) not in unreadable.setdefault(slot, []):
+                    unreadable[slot].append(".".join(target))
         for target, style in self.style:
             value = lookup(restored, target)
             if value is not OMIT:
@@ -237,19 +241,24 @@ class Catalog:
         return found
 
     def reverse(self, event: dict[str, Any], *, canvas: bool = True) -> CompiledMapping | None:
-        """The mapping that restores `event`. Canvas's forms (origin `documented` or `generic`)
-        apply only when `canvas` says the event carries Canvas's markers; `custom` ones always.
-        An entity given as an IRI string cannot show its type: a mapping whose only unchecked
-        constraints sit in such entities is taken when it is the one mapping that fits so."""
-        candidates = self._reverse if canvas else self._reverse_custom
+        """The mapping that restores `event`, or None (see `reverse_candidates`)."""
+        found = self.reverse_candidates(event, canvas=canvas)
+        return found[0] if len(found) == 1 else None
+
+    def reverse_candidates(self, event: dict[str, Any], *, canvas: bool = True) -> list[CompiledMapping]:
+        """The mappings that may restore `event`: the most specific one that fits, else every one
+        that fits but for constraints inside entities given as IRI strings (which cannot show
+        their type; only a single such candidate is taken). Canvas's forms (origin `documented`
+        or `generic`) apply only when `canvas` says the event carries Canvas's markers; `custom`
+        ones always."""
         lenient = []
-        for mapping in candidates:
+        for mapping in self._reverse if canvas else self._reverse_custom:
             verdict = self._satisfies(event, mapping.constraints)
             if verdict is True:
-                return mapping
+                return [mapping]
             if verdict is UNKNOWN:
                 lenient.append(mapping)
-        return lenient[0] if len(lenient) == 1 else None
+        return lenient
 
     @staticmethod
     def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
