@@ -193,3 +193,38 @@ def test_canvas_host_on_the_command_line(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["sensor"] == "http://canvas.example.edu/"
     assert main(["convert", "--to", "caliper", str(source), "-o", str(out)]) == 0
     assert json.loads(out.read_text())["sensor"].startswith("urn:instructure:canvas:account:")
+
+
+# -- Canvas's style on the way back ------------------------------------------------------------
+def _from_caliper(event_type: str, **options: Any) -> dict[str, Any]:
+    _, caliper = next(pair for pair in documented_pairs() if pair[0].event_type == event_type)
+    return TRANSLATOR.translate(caliper.payload, to="canvas", **options)
+
+
+def test_times_numbers_and_ids_come_back_as_canvas_documents_them() -> None:
+    assignment = _from_caliper("assignment_created")["body"]
+    assert assignment["due_at"].endswith(":59Z") and "." not in assignment["due_at"]  # documented without milliseconds
+    assert _from_caliper("assignment_updated")["body"]["due_at"] == "2019-11-05T13:38:00.218Z"  # documented with them
+    points = _from_caliper("quiz_created")["body"]["points_possible"]
+    assert points == 100.0 and isinstance(points, float)
+    override = _from_caliper("assignment_override_created")["body"]
+    assert isinstance(override["assignment_override_id"], int)
+    entry = _from_caliper("discussion_entry_created")
+    assert entry["body"]["discussion_entry_id"] == "2134567"  # Canvas documents this newer event's ids as local
+    assert entry["metadata"]["user_id"] == "21070000000000001"  # metadata ids stay global
+    assert _from_caliper("discussion_entry_created", ids="global")["body"]["discussion_entry_id"] == "21070000002134567"
+    assert _from_caliper("grade_change", ids="local")["body"]["submission_id"] == "11086"
+
+
+def test_a_time_with_milliseconds_keeps_them_in_a_field_documented_without() -> None:
+    _, caliper = next(pair for pair in documented_pairs() if pair[0].event_type == "assignment_created")
+    envelope = copy.deepcopy(caliper.payload)
+    envelope["data"][0]["object"]["dateToSubmit"] = "2019-01-02T03:04:05.678Z"
+    assert TRANSLATOR.translate(envelope, to="canvas")["body"]["due_at"] == "2019-01-02T03:04:05.678Z"
+
+
+@pytest.mark.parametrize("style", ["{body.x: minutes}", "{nobody.x: seconds}", "[seconds]"])
+def test_a_bad_canvas_style_fails_at_load(tmp_path: Path, style: str) -> None:
+    (tmp_path / "x.yaml").write_text(f"canvas_event: x_created\ncanvas_style: {style}\nevent:\n  type: Event\n", encoding="utf-8")
+    with pytest.raises(translator.MappingError, match="canvas_style|not a known directive"):
+        translator.Translator(mapping_dirs=[tmp_path])
