@@ -211,7 +211,7 @@ def test_times_numbers_and_ids_come_back_as_canvas_documents_them() -> None:
     assert isinstance(override["assignment_override_id"], int)
     entry = _from_caliper("discussion_entry_created")
     assert entry["body"]["discussion_entry_id"] == "2134567"  # Canvas documents this newer event's ids as local
-    assert entry["metadata"]["user_id"] == "21070000000000001"  # metadata ids stay global
+    assert entry["metadata"]["user_id"] == "21070000000098765"  # metadata ids stay global
     assert _from_caliper("discussion_entry_created", ids="global")["body"]["discussion_entry_id"] == "21070000002134567"
     assert _from_caliper("grade_change", ids="local")["body"]["submission_id"] == "11086"
 
