@@ -13,6 +13,7 @@ from corpus import Example, documented_pairs, leaves
 
 IGNORED = ("/id", "/sendTime", "/data/0/id")
 
+_BODY_CONTEXT = tuple(f"/data/0/object/extensions/com.instructure.canvas/context_{key}" for key in ("id", "type"))
 _ROOT_ACCOUNT = tuple(f"/data/0/actor/extensions/com.instructure.canvas/root_account_{key}" for key in ("id", "uuid", "lti_guid"))
 
 
@@ -26,6 +27,9 @@ def our_addition(envelope: dict[str, Any], pointer: str) -> str | None:
             return "the root account of a system-generated event (Canvas's system actor has no extensions)"
         if event.get("type") == "GradeEvent":
             return "the root account of a grade change (Canvas publishes the grader without extensions)"
+    obj = event.get("object")
+    if pointer in _BODY_CONTEXT and isinstance(obj, dict) and obj.get("type") in ("AssignableDigitalResource", "Assessment"):
+        return "the context of an assignment or quiz (Canvas's form shows the request's context as the group only)"
     if pointer.startswith("/data/0/object/extensions/com.instructure.canvas/context/") and event.get("type") == "NavigationEvent":
         return "the context of an asset access when it is not a course (Canvas's form shows a course context only)"
     return None
