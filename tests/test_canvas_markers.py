@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import translator
 from corpus import CALIPER_SPEC, canvas_examples, documented_pairs, leaves
@@ -54,6 +56,26 @@ def test_canvas_shaped_caliper_from_another_tool_never_becomes_a_canvas_event(pa
     assert "markers" in str(caught.value)
     (result,) = convert_stream([envelope], to="canvas", translator=TRANSLATOR)
     assert result.reason == "unsupported-event"
+
+
+# What Canvas's forms look for, so the property below tries the type/action/object combinations
+# that would have matched them on type and action alone.
+_SHAPES = sorted({(m.caliper_type or "Event", m.action or "Modified", m.object_type or "Entity") for m in [*TRANSLATOR.catalog.by_event.values(), TRANSLATOR.catalog.generic]})
+_IRI = st.from_regex(r"https://[a-z]{1,8}\.example\.edu/[a-z0-9/]{0,12}", fullmatch=True)
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8), _IRI)
+_ENTITY = st.one_of(_IRI, st.fixed_dictionaries({"id": _IRI, "type": st.sampled_from(["Person", "Entity", "Attempt", "Page", "SoftwareApplication"])},
+                                                optional={"name": st.text(max_size=8), "extensions": st.dictionaries(st.sampled_from(["org.example", "edu.tool"]), st.dictionaries(st.text(max_size=5), _LEAF, max_size=3), max_size=1)}))
+
+
+@settings(max_examples=100, deadline=None)
+@given(shape=st.sampled_from(_SHAPES), slots=st.dictionaries(st.sampled_from(["actor", "edApp", "group", "session", "generated", "target", "membership"]), _ENTITY, max_size=4), obj=_ENTITY)
+def test_no_caliper_without_canvas_markers_becomes_a_canvas_event(shape: tuple[str, str, str], slots: dict[str, Any], obj: Any) -> None:
+    kind, action, object_type = shape
+    event = {"@context": "http://purl.imsglobal.org/ctx/caliper/v1p1", "id": "urn:uuid:3a648e68-f00d-4c08-aa59-8738e1884f2c",
+             "type": kind, "action": action, "eventTime": "2024-01-02T03:04:05.678Z", **slots,
+             "object": {**obj, "type": object_type} if isinstance(obj, dict) else obj}  # fmt: skip
+    with pytest.raises(translator.UnsupportedEventError, match=f"{kind}/{action}.*markers"):
+        TRANSLATOR.reverse_mapping(event)
 
 
 def test_canvas_urns_alone_are_a_marker() -> None:
