@@ -234,7 +234,7 @@ class Translator:
                 "add a mapping (see mappings/README.md) or enable generic forms"
             )
         app = instance_iri(metadata, self.canvas_host)
-        host = app[7:-1] if app.startswith("http://") else app
+        host = canvas_host(metadata) or self.canvas_host or app  # the mappings' `host`: a hostless event's instance IRI
         scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
         try:
             event = mapping.build(metadata, body, host, scope)
