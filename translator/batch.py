@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .engine import IdStyle, Target, Translator
+from .engine import IdStyle, Target, Translator, is_canvas_caliper
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
@@ -353,12 +353,13 @@ class _Converter:
         job.kind = event_type(payload)
         if job.source_format == "caliper" and self.to == "canvas":
             enveloped = "data" in payload
+            data = payload.get("data")
+            event = data[0] if enveloped and isinstance(data, list) and data else payload
             try:
-                self.translator.reverse_mapping(payload["data"][0] if enveloped else payload)
+                if isinstance(event, dict) and not is_canvas_caliper(event):
+                    self.translator.reverse_mapping(event, canvas=False)
             except UnsupportedEventError as exc:  # another tool's event: what else is wrong with it does not matter
                 return job.reject("unsupported-event", [Problem("/data/0" if enveloped else "", str(exc), "unsupported-event")])
-            except (FormatError, LookupError, TypeError):
-                pass  # a malformed envelope: the check below says where
         job.problems = self.translator.problems(payload, job.source_format)
         if not conforms(job.problems):
             unknown = any(p.rule == "unknown-event" and p.is_error for p in job.problems)

@@ -139,7 +139,8 @@ class Translator:
         source = detect_format(payload)
         if source == "caliper" and to == "canvas":
             for event in _caliper_events(payload):
-                self.reverse_mapping(event)  # another tool's event is unsupported, whatever else is wrong with it
+                if isinstance(event, dict) and not is_canvas_caliper(event):
+                    self.reverse_mapping(event, canvas=False)  # another tool's event is unsupported, whatever else is wrong with it
         if validate:
             self._check(payload, source, "input")
         if source == to:
@@ -196,12 +197,14 @@ class Translator:
     def mapping_for(self, event_name: str) -> CompiledMapping | None:
         return self.catalog.forward(event_name, generic=self.generic)
 
-    def reverse_mapping(self, event: Any) -> CompiledMapping:
+    def reverse_mapping(self, event: Any, *, canvas: bool | None = None) -> CompiledMapping:
         """The mapping that turns Caliper `event` into a Canvas event; `UnsupportedEventError`
-        saying why when none may (another tool's event meets only mappings of origin `custom`)."""
+        saying why when none may (another tool's event meets only mappings of origin `custom`).
+        `canvas` is whether it carries Canvas's markers, when the caller knows."""
         if not isinstance(event, dict):
             raise FormatError("a Caliper event must be an object")
-        canvas = is_canvas_caliper(event)
+        if canvas is None:
+            canvas = is_canvas_caliper(event)
         found = self.catalog.reverse_candidates(event, canvas=canvas)
         if len(found) == 1:
             return found[0]

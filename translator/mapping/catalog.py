@@ -109,25 +109,38 @@ class CompiledMapping:
         return self.compiled(ctx, scope)
 
     @cached_property
-    def entity_slots(self) -> tuple[Pointer, ...]:
-        """Where the template writes an object (every proper prefix of a leaf's pointer), shortest
-        first: the places an event may hold an entity as an IRI string instead."""
-        found = {at[:k] for at, _, _ in walk(self.template) for k in range(1, len(at))}
-        return tuple(sorted((p for p in found if all(isinstance(k, str) for k in p)), key=len))
+    def entity_slots(self) -> dict[str, Any]:
+        """Where the template writes an object (every proper prefix of a leaf's pointer), as a tree
+        of keys: the places an event may hold an entity as an IRI string instead."""
+        tree: dict[str, Any] = {}
+        for at, _, _ in walk(self.template):
+            node = tree
+            for key in at[:-1]:
+                if not isinstance(key, str):
+                    break
+                node = node.setdefault(key, {})
+        return tree
 
     def _expand_iris(self, event: dict[str, Any]) -> tuple[dict[str, Any], tuple[Pointer, ...]]:
         """`event` with each entity given as an IRI string at one of this mapping's object slots
         turned into `{"id": iri}` (Caliper allows either form), and the slots so expanded."""
-        expanded: list[Pointer] = []
-        for slot in self.entity_slots:
-            parent = lookup(event, slot[:-1]) if len(slot) > 1 else event
-            if isinstance(parent, dict) and isinstance(parent.get(slot[-1]), str):
-                if not expanded:
-                    event = dict(event)
-                parent = _copy_path(event, slot[:-1])
-                parent[slot[-1]] = {"id": parent[slot[-1]]}
-                expanded.append(slot)
-        return event, tuple(expanded)
+        found: list[Pointer] = []
+        stack: list[tuple[dict[str, Any], dict[str, Any], Pointer]] = [(event, self.entity_slots, ())]
+        while stack:
+            node, tree, at = stack.pop()
+            for key, below in tree.items():
+                value = node.get(key)
+                if isinstance(value, str):
+                    found.append((*at, key))
+                elif below and isinstance(value, dict):
+                    stack.append((value, below, (*at, key)))
+        if not found:
+            return event, ()
+        event = dict(event)
+        for slot in sorted(found, key=len):
+            parent = _copy_path(event, slot[:-1])
+            parent[slot[-1]] = {"id": parent[slot[-1]]}
+        return event, tuple(found)
 
     def restore(self, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
         """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules.
@@ -142,9 +155,10 @@ class CompiledMapping:
                 continue
             value = lookup(event, at)
             if value is OMIT:
-                slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
-                if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
-                    unreadable[slot].append(copy.dotted)
+                if iris:
+                    slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
+                    if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
+                        unreadable[slot].append(copy.dotted)
                 continue
             if value == copy.default:
                 continue
@@ -288,10 +302,13 @@ def _read(event: dict[str, Any], pointer: Pointer) -> Any:
     """`lookup`, reading an entity given as an IRI string as `{"id": iri}`; another property of it is UNKNOWN."""
     value: Any = event
     for index, key in enumerate(pointer):
-        if isinstance(value, str) and index > 0:
+        if isinstance(value, dict):
+            value = value.get(key)
+            if value is None:
+                return OMIT
+        elif isinstance(value, str) and index:
             return value if pointer[index:] == ("id",) else UNKNOWN
-        value = lookup(value, (key,))
-        if value is OMIT:
+        else:
             return OMIT
     return value
 
