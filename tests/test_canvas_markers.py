@@ -35,6 +35,13 @@ def test_every_1edtech_event_fixture_is_unsupported_under_to_canvas() -> None:
         assert "carries none of Canvas's markers" in message and "/" in message.split(":")[0]
 
 
+def test_another_tools_event_is_unsupported_before_its_validation() -> None:
+    fixture = json.loads((CALIPER_SPEC / "caliperEventToolLaunchLaunched.json").read_text())
+    assert translator.validate(fixture) != []  # a profile extension this project does not check
+    with pytest.raises(translator.UnsupportedEventError, match="ToolLaunchEvent/Launched.*markers"):
+        TRANSLATOR.translate(fixture, to="canvas")
+
+
 def _without_canvas_markers(value: Any) -> Any:
     """The same event as another tool would send it: no Canvas extension, no Canvas URN."""
     if isinstance(value, dict):
