@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .engine import IdStyle, Target, Translator
 from .drift import Drift
+from .engine import IdStyle, Target, Translator, is_canvas_caliper
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
@@ -164,13 +164,14 @@ def convert_stream(
     jwks: str | Path | Mapping[str, Any] | None = None,
     mapping_dirs: Iterable[str | Path] | None = None,
     generic: bool = True,
-    ids: IdStyle = "global",
+    ids: IdStyle = "canvas",
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
     issuers: Iterable[str] | None = DEFAULT_ISSUERS,
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     strict: bool = False,
+    canvas_host: str | None = None,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -182,10 +183,11 @@ def convert_stream(
     same input always gives the same output), ``"now"``, or a timestamp. `issuers` (the allowed
     `iss` of signed payloads; None: any) and `max_token_bytes` go to the `JwksVerifier`. `strict`
     rejects Canvas event types and fields no schema knows (reasons ``unknown-event``,
-    ``unknown-field``), which otherwise convert with a warning.
+    ``unknown-field``), which otherwise convert with a warning. `canvas_host` names the Canvas
+    instance of system-generated events that carry no host (see `Translator`).
     """
     converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host
     )
     units = _units(items)
     if workers == 1:
@@ -203,20 +205,21 @@ def convert_blocks(
     jwks: str | Path | Mapping[str, Any] | None = None,
     mapping_dirs: Iterable[str | Path] | None = None,
     generic: bool = True,
-    ids: IdStyle = "global",
+    ids: IdStyle = "canvas",
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
     issuers: Iterable[str] | None = DEFAULT_ISSUERS,
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     strict: bool = False,
+    canvas_host: str | None = None,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
     bytes: what lets several processes outrun one when the output goes straight to a file."""
     converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host
     )
     units = _units(items)
     if workers == 1:
@@ -237,6 +240,7 @@ def _prepare(
     issuers: Iterable[str] | None,
     max_token_bytes: int,
     strict: bool,
+    canvas_host: str | None,
 ) -> tuple[_Converter, tuple[Any, ...], int]:
     """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
@@ -249,7 +253,7 @@ def _prepare(
     checks = (tuple(issuers) if issuers is not None else None, max_token_bytes)
     if translator is not None and translator.strict != strict:
         raise TranslatorError("pass strict to the Translator or to the conversion, not both differently")
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks, strict)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks, strict, canvas_host)
     return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
@@ -326,6 +330,7 @@ class _Converter:
         send_time: SendTime,
         checks: tuple[tuple[str, ...] | None, int] = (DEFAULT_ISSUERS, DEFAULT_MAX_TOKEN_BYTES),
         strict: bool = False,
+        canvas_host: str | None = None,
         translator: Translator | None = None,
     ) -> _Converter:
         issuers, max_bytes = checks
@@ -335,7 +340,7 @@ class _Converter:
             verifier = JwksVerifier(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
         else:
             verifier = None
-        return cls(translator or Translator(dirs, generic=generic, strict=strict), verifier, to, ids, send_time)
+        return cls(translator or Translator(dirs, generic=generic, strict=strict, canvas_host=canvas_host), verifier, to, ids, send_time)
 
     def convert(self, units: Iterable[Record | Lines], drift: Drift | None = None) -> list[ConvertResult]:
         """The results of `units`, in order, worked out phase by phase: every input checked, then
@@ -380,6 +385,15 @@ class _Converter:
             rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
             return job.reject("unknown-format", [Problem("", str(exc), rule)])
         job.kind = event_type(payload)
+        if job.source_format == "caliper" and self.to == "canvas":
+            enveloped = "data" in payload
+            data = payload.get("data")
+            event = data[0] if enveloped and isinstance(data, list) and data else payload
+            try:
+                if isinstance(event, dict) and not is_canvas_caliper(event):
+                    self.translator.reverse_mapping(event, canvas=False)
+            except UnsupportedEventError as exc:  # another tool's event: what else is wrong with it does not matter
+                return job.reject("unsupported-event", [Problem("/data/0" if enveloped else "", str(exc), "unsupported-event")])
         job.problems = self.translator.problems(payload, job.source_format)
         if self.drift is not None and job.source_format == "canvas":
             self.drift.add(payload, job.source, job.problems)
@@ -392,7 +406,7 @@ class _Converter:
         payload, problems = job.item.payload, job.problems
         try:
             job.output = self.translator.convert_checked(
-                payload, job.source_format, self.to, ids=self.ids, send_time=self._send_time(payload)
+                payload, job.source_format, self.to, ids=self.ids, send_time=self._send_time(payload), problems=problems
             )
         except UnsupportedEventError as exc:
             job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])

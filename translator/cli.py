@@ -314,7 +314,10 @@ def _convert_command(commands: Any) -> None:
     )
     _add_mappings_option(parser)
     parser.add_argument(
-        "--ids", choices=("global", "local"), default="global", help="Canvas id form when converting to Canvas"
+        "--ids",
+        choices=("canvas", "global", "local"),
+        default="canvas",
+        help="Canvas id form when converting to Canvas: each field's documented form (canvas), all global or all local",
     )
     parser.add_argument(
         "--no-generic",
@@ -330,6 +333,12 @@ def _convert_command(commands: Any) -> None:
         "the default), now, or a timestamp",
     )
     _add_strict_option(parser)
+    parser.add_argument(
+        "--canvas-host",
+        metavar="HOST",
+        help="the Canvas host of system-generated events that name none (no hostname, no domain in "
+        "root_account_lti_guid); without it they are named urn:instructure:canvas:account:<root account>",
+    )
     _add_inputs(parser)
     parser.set_defaults(run=_convert)
 
@@ -372,6 +381,7 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         issuers=_jwt_issuers(args),
         max_token_bytes=args.jwt_max_bytes,
         strict=args.strict,
+        canvas_host=args.canvas_host,
     )
     report = Report()
     progress = _Progress(streams.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,15 +15,16 @@ import orjson
 
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
+from .formats.caliper import default_profile
 from .formats.canvas import canvas_event_names
-from .ids import caliper_time, shard_of
+from .ids import URN_PREFIX, caliper_time, global_id, is_canvas_id, shard_of
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
-IdStyle = Literal["global", "local"]
+IdStyle = Literal["canvas", "global", "local"]
 
 CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p1"
 # Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
@@ -59,6 +61,27 @@ def canvas_host(metadata: dict[str, Any]) -> str | None:
     return None
 
 
+def instance_iri(metadata: dict[str, Any], configured: str | None = None) -> str:
+    """The IRI of the Canvas instance (the envelope's `sensor`, the `edApp`): `http://<host>/` from
+    the event's host, else from `configured` (`Translator(canvas_host=...)`); a system-generated
+    event with neither is named by its root account, `urn:instructure:canvas:account:<id>`, so no
+    host is made up (and none comes back on the way to Canvas)."""
+    host = canvas_host(metadata) or configured
+    if host:
+        return f"http://{host}/"
+    root = metadata.get("root_account_id")
+    if is_canvas_id(root):
+        return f"{URN_PREFIX}account:{global_id(root, None)}"
+    return f"{URN_PREFIX}instance:unknown"
+
+
+def is_canvas_caliper(event: Any) -> bool:
+    """Canvas's markers: a `com.instructure.canvas` extension or a `urn:instructure:canvas:` id
+    anywhere in the event (the rule that also picks the `canvas` validation profile). Only such
+    events go through Canvas's own forms on the way back."""
+    return default_profile(event) == "canvas"
+
+
 def _now() -> str:
     return caliper_time(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
@@ -78,10 +101,19 @@ class Translator:
     (`unknown-field`).
     """
 
-    def __init__(self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True, strict: bool = False) -> None:
+    def __init__(
+        self,
+        mapping_dirs: Iterable[Path | str] | None = None,
+        *,
+        generic: bool = True,
+        strict: bool = False,
+        canvas_host: str | None = None,
+    ) -> None:
         self.catalog: Catalog = load_catalog(mapping_dirs or ())
         self.generic = generic
         self.strict = strict
+        # The host of system-generated events that name none (no hostname, no domain in the LTI guid).
+        self.canvas_host = canvas_host
         # Event names only a user mapping knows: their Canvas body has no shipped schema.
         self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
 
@@ -92,7 +124,7 @@ class Translator:
         to: Target = "caliper",
         *,
         validate: bool = True,
-        ids: IdStyle = "global",
+        ids: IdStyle = "canvas",
         send_time: str | None = None,
     ) -> dict[str, Any]:
         """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
@@ -106,15 +138,19 @@ class Translator:
         to: Target = "caliper",
         *,
         validate: bool = True,
-        ids: IdStyle = "global",
+        ids: IdStyle = "canvas",
         send_time: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """One result per event in `payload` (a Caliper Envelope may hold several)."""
         if to not in ("caliper", "canvas"):
             raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
-        if ids not in ("global", "local"):
-            raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
+        if ids not in ("canvas", "global", "local"):
+            raise TranslatorError(f"unknown id style {ids!r}; expected canvas, global or local")
         source = detect_format(payload)
+        if source == "caliper" and to == "canvas":
+            for event in _caliper_events(payload):
+                if isinstance(event, dict) and not is_canvas_caliper(event):
+                    self.reverse_mapping(event, canvas=False)  # another tool's event is unsupported, whatever else is wrong with it
         if validate:
             self._check(payload, source, "input")
         if source == to:
@@ -128,16 +164,27 @@ class Translator:
             return
         for index, event in enumerate(_caliper_events(payload)):
             prefix = f"/data/{index}" if "data" in payload else ""
-            output = self._to_canvas(event, ids, prefix)
+            remarks: list[Problem] = []
+            output = self._to_canvas(event, ids, prefix, remarks)
+            for remark in remarks:
+                warnings.warn(str(remark), stacklevel=2)
             if validate:
                 self._check(output, "canvas", "output")
             yield output
 
     def convert_checked(
-        self, payload: Any, source: str, to: Target, *, ids: IdStyle = "global", send_time: str | None = None
+        self,
+        payload: Any,
+        source: str,
+        to: Target,
+        *,
+        ids: IdStyle = "canvas",
+        send_time: str | None = None,
+        problems: list[Problem] | None = None,
     ) -> dict[str, Any]:
         """One event whose format is known (`source`) and already checked: the batch's path,
-        with neither detection nor validation done again."""
+        with neither detection nor validation done again. Warnings about the conversion (a field
+        that could not be read) are appended to `problems`."""
         if source == to:
             return payload  # type: ignore[no-any-return]
         if source == "canvas":
@@ -145,7 +192,7 @@ class Translator:
         events = _caliper_events(payload)
         if len(events) != 1:
             raise TranslatorError(f"the envelope holds {len(events)} events; convert them one by one")
-        return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "")
+        return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "", problems)
 
     def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
@@ -161,6 +208,35 @@ class Translator:
     def mapping_for(self, event_name: str) -> CompiledMapping | None:
         return self.catalog.forward(event_name, generic=self.generic)
 
+    def reverse_mapping(self, event: Any, *, canvas: bool | None = None) -> CompiledMapping:
+        """The mapping that turns Caliper `event` into a Canvas event; `UnsupportedEventError`
+        saying why when none may (another tool's event meets only mappings of origin `custom`).
+        `canvas` is whether it carries Canvas's markers, when the caller knows."""
+        if not isinstance(event, dict):
+            raise FormatError("a Caliper event must be an object")
+        if canvas is None:
+            canvas = is_canvas_caliper(event)
+        found = self.catalog.reverse_candidates(event, canvas=canvas)
+        if len(found) == 1:
+            return found[0]
+        obj = event.get("object")
+        described = f"a Caliper {event.get('type')}/{event.get('action')} (object {obj.get('type') if isinstance(obj, dict) else 'IRI'})"
+        if found:
+            why = (
+                "an entity given as an IRI string cannot show its type, and the mappings for "
+                f"{', '.join(sorted(m.canvas_event for m in found))} all fit it; give that entity as an object"
+            )
+        elif canvas:
+            why = "no mapping turns it into a Canvas event"
+        else:
+            why = (
+                "it carries none of Canvas's markers (a com.instructure.canvas extension or a urn:instructure:canvas: id), "
+                "so it is another tool's event and Canvas's own forms do not apply; no mapping of origin custom matches it"
+            )
+        if not found:
+            why += "; write one in a directory of your own and pass it with Translator(mapping_dirs=[...]) or --mappings DIR (see mappings/README.md)"
+        raise UnsupportedEventError(f"{described}: {why}")
+
     # -- directions -----------------------------------------------------------------------
     def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:
         metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
@@ -171,35 +247,24 @@ class Translator:
                 f"no Caliper mapping for Canvas event {event_name!r} and the generic form is off; "
                 "add a mapping (see mappings/README.md) or enable generic forms"
             )
-        host = canvas_host(metadata)
-        if host is None:
-            raise ValidationError(
-                "input has no Canvas host",
-                [Problem("/metadata/hostname", "neither hostname nor a domain in root_account_lti_guid names the Canvas instance", "required")],
-            )
+        app = instance_iri(metadata, self.canvas_host)
+        host = canvas_host(metadata) or self.canvas_host or app  # the mappings' `host`: a hostless event's instance IRI
         scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
         try:
             event = mapping.build(metadata, body, host, scope)
         except MappingRuntimeError as exc:
             raise ValidationError("the mapping could not be applied", [_runtime_problem(exc, "")]) from None
         event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **event}
-        return {"sensor": f"http://{host}/", "sendTime": send_time or _now(), "dataVersion": CALIPER_CONTEXT, "data": [event]}
+        return {"sensor": app, "sendTime": send_time or _now(), "dataVersion": CALIPER_CONTEXT, "data": [event]}
 
-    def _to_canvas(self, event: Any, ids: IdStyle, prefix: str) -> dict[str, Any]:
+    def _to_canvas(self, event: Any, ids: IdStyle, prefix: str, problems: list[Problem] | None = None) -> dict[str, Any]:
         if not isinstance(event, dict):
             raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
-        mapping = self.catalog.reverse(event)
-        if mapping is None:
-            object_type = event.get("object", {}).get("type") if isinstance(event.get("object"), dict) else None
-            raise UnsupportedEventError(
-                f"no mapping turns a Caliper {event.get('type')}/{event.get('action')} "
-                f"(object {object_type or 'IRI'}) into a Canvas event; write one in a directory of your own "
-                "and pass it with Translator(mapping_dirs=[...]) or --mappings DIR (see mappings/README.md)"
-            )
+        mapping = self.reverse_mapping(event)
         extensions = (event.get("extensions") or {}).get("com.instructure.canvas") or {}
         scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
         try:
-            restored = mapping.restore(event, scope)
+            restored = mapping.restore(event, scope, problems, prefix)
         except MappingRuntimeError as exc:
             raise ValidationError("the mapping could not be reversed", [_runtime_problem(exc, prefix)]) from None
         restored["metadata"].setdefault("event_name", mapping.canvas_event if mapping.canvas_event != "*" else extensions.get("event_name"))

@@ -125,3 +125,12 @@ def caliper_time(text: str) -> str:
         return text  # already so, as every current Canvas event_time is
     stamp = parse_time(text)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def canvas_time_seconds(text: str) -> str:
+    """A time as Canvas writes body times without milliseconds, `YYYY-MM-DDTHH:mm:ssZ` (UTC);
+    a time with milliseconds other than .000 keeps them (precision is never dropped)."""
+    stamp = parse_time(text)
+    if stamp.microsecond:
+        return caliper_time(text)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -86,7 +86,7 @@ def convert_rdd(
     *,
     mapping_dirs: Iterable[str | Path] | None = None,
     generic: bool = True,
-    ids: IdStyle = "global",
+    ids: IdStyle = "canvas",
     send_time: SendTime = "event",
     jwks: str | Path | dict[str, Any] | None = None,
     leeway: float = DEFAULT_LEEWAY,
@@ -108,7 +108,7 @@ def convert_results(
     source_column: str | None = None,
     mapping_dirs: Iterable[str | Path] | None = None,
     generic: bool = True,
-    ids: IdStyle = "global",
+    ids: IdStyle = "canvas",
     send_time: SendTime = "event",
     jwks: str | Path | dict[str, Any] | None = None,
     leeway: float = DEFAULT_LEEWAY,
@@ -159,7 +159,7 @@ def convert_dataframe(
     source_column: str | None = None,
     mapping_dirs: Iterable[str | Path] | None = None,
     generic: bool = True,
-    ids: IdStyle = "global",
+    ids: IdStyle = "canvas",
     send_time: SendTime = "event",
     jwks: str | Path | dict[str, Any] | None = None,
     leeway: float = DEFAULT_LEEWAY,
@@ -199,8 +199,8 @@ def _settings(
     """The options, checked here so a mistake fails the call, not every task of the job."""
     if to not in ("caliper", "canvas"):
         raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
-    if ids not in ("global", "local"):
-        raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
+    if ids not in ("canvas", "global", "local"):
+        raise TranslatorError(f"unknown id style {ids!r}; expected canvas, global or local")
     document: dict[str, Any] | None = None
     if isinstance(jwks, (str, Path)):
         try:

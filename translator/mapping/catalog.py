@@ -15,7 +15,8 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from ..errors import MappingError
+from .. import ids
+from ..errors import MappingError, Problem
 from ..resources import data_dir
 from ..schema_store import schema_id, schema_store
 from .converters import Scope
@@ -55,6 +56,7 @@ class CompiledMapping:
     reverse_rules: tuple[tuple[tuple[str, ...], Expr], ...]
     match: tuple[Pointer, ...]
     vars: dict[str, Any]
+    style: tuple[tuple[tuple[str, ...], str], ...] = ()
     compiled: Callable[[dict[str, Any], Scope], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -106,15 +108,59 @@ class CompiledMapping:
         ctx = {"metadata": metadata, "body": body, "host": host, "shard": scope.shard, "vars": self.vars}
         return self.compiled(ctx, scope)
 
-    def restore(self, event: dict[str, Any], scope: Scope) -> dict[str, Any]:
-        """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules."""
+    @cached_property
+    def entity_slots(self) -> dict[str, Any]:
+        """Where the template writes an object (every proper prefix of a leaf's pointer), as a tree
+        of keys: the places an event may hold an entity as an IRI string instead."""
+        tree: dict[str, Any] = {}
+        for at, _, _ in walk(self.template):
+            node = tree
+            for key in at[:-1]:
+                if not isinstance(key, str):
+                    break
+                node = node.setdefault(key, {})
+        return tree
+
+    def _expand_iris(self, event: dict[str, Any]) -> tuple[dict[str, Any], tuple[Pointer, ...]]:
+        """`event` with each entity given as an IRI string at one of this mapping's object slots
+        turned into `{"id": iri}` (Caliper allows either form), and the slots so expanded."""
+        found: list[Pointer] = []
+        stack: list[tuple[dict[str, Any], dict[str, Any], Pointer]] = [(event, self.entity_slots, ())]
+        while stack:
+            node, tree, at = stack.pop()
+            for key, below in tree.items():
+                value = node.get(key)
+                if isinstance(value, str):
+                    found.append((*at, key))
+                elif below and isinstance(value, dict):
+                    stack.append((value, below, (*at, key)))
+        if not found:
+            return event, ()
+        event = dict(event)
+        for slot in sorted(found, key=len):
+            parent = _copy_path(event, slot[:-1])
+            parent[slot[-1]] = {"id": parent[slot[-1]]}
+        return event, tuple(found)
+
+    def restore(self, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
+        """The Canvas event behind `event`: plain copies inverted, then the explicit `$reverse` rules.
+        A Canvas field this mapping reads from an entity given only as an IRI cannot be read: it is
+        named in a warning appended to `problems`, never dropped in silence."""
+        event, iris = self._expand_iris(event)
+        unreadable: dict[Pointer, list[str]] = {}
         restored: dict[str, Any] = {"metadata": {}, "body": {}}
         written: set[tuple[str, ...]] = set()
         for at, copy, optional in self.copies:
             if copy.path[0] not in restored or copy.path in written or copy.converter and copy.converter.inverse is None:
                 continue
             value = lookup(event, at)
-            if value is OMIT or value == copy.default:
+            if value is OMIT:
+                if iris:
+                    slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
+                    if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
+                        unreadable[slot].append(copy.dotted)
+                continue
+            if value == copy.default:
                 continue
             try:
                 value = copy.converter.inverse(value, scope) if copy.converter else value  # type: ignore[misc]
@@ -131,7 +177,42 @@ class CompiledMapping:
             value = rule.build(variables, scope, ())
             if value is not OMIT:
                 _set(restored, target, value)
+            elif iris:
+                slot = next((s for s in iris if f"event.{'.'.join(s)}." in rule.text), None)
+                if slot is not None and ".".join(target) not in unreadable.setdefault(slot, []):
+                    unreadable[slot].append(".".join(target))
+        for target, style in self.style:
+            value = lookup(restored, target)
+            if value is not OMIT:
+                _set(restored, target, canvas_style(value, style, scope))
+        for slot, fields in unreadable.items():
+            missing = [f for f in fields if lookup(restored, tuple(f.split("."))) is OMIT]
+            if missing and problems is not None:
+                where = prefix + "".join(f"/{p}" for p in slot)
+                problems.append(Problem(where, f"{'.'.join(map(str, slot))} is given as an IRI, so {', '.join(missing)} cannot be read from it "
+                                        f"(mapping {self.canvas_event!r}, {self.file})", "iri-entity", "warning"))
         return restored
+
+
+def canvas_style(value: Any, style: str, scope: Scope) -> Any:
+    """`value` as Canvas writes the field (a mapping's `canvas_style`); a value the style does not fit stays as it is."""
+    if style == "seconds" and isinstance(value, str):
+        return ids.canvas_time_seconds(value)
+    if style == "float" and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if style in ("local", "local_integer") and scope.ids == "canvas" and ids.is_canvas_id(value):
+        return int(ids.local_id(value)) if style == "local_integer" else ids.local_id(value)
+    return value
+
+
+def _copy_path(event: dict[str, Any], path: Pointer) -> dict[str, Any]:
+    """The object at `path` in `event` (itself already a copy), shallow-copied along the way so the
+    caller's event stays as given."""
+    node = event
+    for key in path:
+        node[key] = dict(node[key])  # type: ignore[index]
+        node = node[key]  # type: ignore[index]
+    return node
 
 
 def _constraints_compatible(a: dict[Pointer, Any], b: dict[Pointer, Any]) -> bool:
@@ -147,6 +228,8 @@ class Catalog:
             self.by_event[mapping.canvas_event] = mapping
         self.generic = self.by_event.pop(GENERIC, None)
         self._reverse = sorted(self._all(), key=lambda m: m.specificity(), reverse=True)
+        # Caliper without Canvas's markers (another tool's) may only meet mappings of the user's own.
+        self._reverse_custom = [m for m in self._reverse if m.origin == "custom"]
         self._check_ambiguity()
 
     def _all(self) -> list[CompiledMapping]:
@@ -171,25 +254,63 @@ class Catalog:
             return self.generic
         return found
 
-    def reverse(self, event: dict[str, Any]) -> CompiledMapping | None:
-        for mapping in self._reverse:
-            if self._satisfies(event, mapping.constraints):
-                return mapping
-        return None
+    def reverse(self, event: dict[str, Any], *, canvas: bool = True) -> CompiledMapping | None:
+        """The mapping that restores `event`, or None (see `reverse_candidates`)."""
+        found = self.reverse_candidates(event, canvas=canvas)
+        return found[0] if len(found) == 1 else None
+
+    def reverse_candidates(self, event: dict[str, Any], *, canvas: bool = True) -> list[CompiledMapping]:
+        """The mappings that may restore `event`: the most specific one that fits, else every one
+        that fits but for constraints inside entities given as IRI strings (which cannot show
+        their type; only a single such candidate is taken). Canvas's forms (origin `documented`
+        or `generic`) apply only when `canvas` says the event carries Canvas's markers; `custom`
+        ones always."""
+        lenient = []
+        for mapping in self._reverse if canvas else self._reverse_custom:
+            verdict = self._satisfies(event, mapping.constraints)
+            if verdict is True:
+                return [mapping]
+            if verdict is UNKNOWN:
+                lenient.append(mapping)
+        return lenient
 
     @staticmethod
-    def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> bool:
+    def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
+        """True, False, or UNKNOWN when nothing contradicts and some constraint sits in an entity
+        given as an IRI."""
+        verdict: Any = True
         for pointer, expected in constraints.items():
             if pointer[-1] == "#kind":
-                value = lookup(event, pointer[:-1])
+                value = _read(event, pointer[:-1])
                 prefix = f"urn:instructure:canvas:{expected}:"
                 if not (isinstance(value, str) and value.startswith(prefix)):
                     return False
                 continue
-            value = lookup(event, pointer)
-            if value is OMIT or (expected is not PRESENT and value != expected):
+            value = _read(event, pointer)
+            if value is UNKNOWN:
+                verdict = UNKNOWN
+            elif value is OMIT or (expected is not PRESENT and value != expected):
                 return False
-        return True
+        return verdict
+
+
+UNKNOWN: Any = object()
+"""What `_read` gives for a property of an entity that the event names only by its IRI."""
+
+
+def _read(event: dict[str, Any], pointer: Pointer) -> Any:
+    """`lookup`, reading an entity given as an IRI string as `{"id": iri}`; another property of it is UNKNOWN."""
+    value: Any = event
+    for index, key in enumerate(pointer):
+        if isinstance(value, dict):
+            value = value.get(key)
+            if value is None:
+                return OMIT
+        elif isinstance(value, str) and index:
+            return value if pointer[index:] == ("id",) else UNKNOWN
+        else:
+            return OMIT
+    return value
 
 
 def _mapping_files(directory: Path) -> list[Path]:
@@ -250,6 +371,7 @@ def load_catalog(directories: Iterable[Path | str] = ()) -> Catalog:
                 reverse_rules=tuple(state.reverse),
                 match=tuple(parse_pointer(p) for p in document.get("match", ())),
                 vars={**shared_vars, **document.get("vars", {})},
+                style=tuple((tuple(path.split(".")), style) for path, style in document.get("canvas_style", {}).items()),
             )
         )
     return Catalog(compiled)

@@ -19,7 +19,7 @@ class Scope:
     """What a conversion may depend on besides the value: the event's shard and the id style wanted."""
 
     shard: int | None = None
-    ids: str = "global"
+    ids: str = "canvas"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +30,12 @@ class Converter:
 
 
 def canvas_id(value: str, scope: Scope) -> str:
-    """A global id in the id style the caller asked for (non-numeric keys pass through)."""
-    return ids.local_id(value) if scope.ids == "local" and ids.is_canvas_id(value) else value
+    """An id from a Caliper event in the id style the caller asked for: all local, all global (a
+    local id lifted onto the event's shard), or as written (`canvas`; a mapping's `canvas_style`
+    then gives the fields Canvas documents as local). Non-numeric keys pass through."""
+    if scope.ids == "canvas" or not ids.is_canvas_id(value):
+        return value
+    return ids.local_id(value) if scope.ids == "local" else ids.global_id(value, scope.shard)
 
 
 def _urn(kind: str) -> Converter:
@@ -43,7 +47,8 @@ def _urn(kind: str) -> Converter:
 
 
 def _host_url(host: str, scope: Scope) -> str:
-    return f"http://{host}/"
+    """`http://host/`; a hostless system event's instance IRI (a Canvas URN, see engine.instance_iri) as is."""
+    return host if host.startswith("urn:") else f"http://{host}/"
 
 
 def _url_host(url: str, scope: Scope) -> str:
