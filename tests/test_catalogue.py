@@ -4,6 +4,7 @@ an unknown-field warning and come back from Caliper with every field their Calip
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,6 +44,13 @@ def test_the_catalogue_holds_canvas_source_types_and_new_quizzes_types() -> None
     assert {"blueprint_subscription_created", "master_template_created", "master_migration_completed",
             "outcome_friendly_description_updated", "content_export_created", "quiz_export_complete"} <= by_source["live_events"]
     assert {t for t in EVENT_TYPES if t.startswith(("quizzes.", "quiz_caliper.", "quizzes-lti."))} <= by_source["ledbelly"]
+
+
+def test_the_catalogue_document_lists_every_type_with_its_sources() -> None:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "event-catalogue.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| `")}
+    short = {"docs": "Canvas docs", "live_events": "live_events.rb", "ledbelly": "ledbelly"}
+    assert rows == {name: ", ".join(short[s] for s in sources) for name, sources in CATALOGUE["events"].items()}
 
 
 # The generic form alone, so the documented types too can be forced through it.
