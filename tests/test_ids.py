@@ -69,6 +69,7 @@ def test_unknown_role_is_an_error() -> None:
         ("2020-03-30T11:18:51-06:00", "2020-03-30T17:18:51.000Z"),
         ("2019-10-05 05:38:00 -0800", "2019-10-05T13:38:00.000Z"),
         ("2019-11-01T19:11:21.4199Z", "2019-11-01T19:11:21.419Z"),
+        ("2019-08-10", "2019-08-10T00:00:00.000Z"),  # a Date column (an override's all_day_date)
     ],
 )
 def test_caliper_time(canvas: str, caliper: str) -> None:

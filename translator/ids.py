@@ -100,8 +100,14 @@ _TIME = re.compile(
 )
 
 
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def parse_time(text: str) -> datetime:
-    """Any timestamp form Canvas writes (Z, offset, Ruby's 'YYYY-MM-DD HH:MM:SS -0800')."""
+    """Any timestamp form Canvas writes (Z, offset, Ruby's 'YYYY-MM-DD HH:MM:SS -0800'), and a
+    plain date (a Ruby Date column such as an override's all_day_date), read as midnight UTC."""
+    if isinstance(text, str) and _DATE.match(text):
+        text += "T00:00:00Z"
     match = _TIME.match(text) if isinstance(text, str) else None
     if not match:
         raise ValueError(f"{text!r} is not a timestamp")
