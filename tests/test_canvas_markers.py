@@ -247,6 +247,17 @@ def test_times_numbers_and_ids_come_back_as_canvas_documents_them() -> None:
     assert _from_caliper("grade_change", ids="local")["body"]["submission_id"] == "11086"
 
 
+def test_an_id_from_another_shard_stays_global_in_a_field_documented_as_local() -> None:
+    """A local form would drop the shard: Canvas writes a cross-shard reference global."""
+    _, caliper = next(pair for pair in documented_pairs() if pair[0].event_type == "discussion_entry_created")
+    envelope = copy.deepcopy(caliper.payload)
+    topic = envelope["data"][0]["object"]["isPartOf"]
+    topic["id"] = "urn:instructure:canvas:discussion:10000000000001"
+    body = TRANSLATOR.translate(envelope, to="canvas")["body"]
+    assert body["discussion_topic_id"] == "10000000000001"
+    assert body["discussion_entry_id"] == "2134567"  # the event's own shard: local, as documented
+
+
 def test_a_time_with_milliseconds_keeps_them_in_a_field_documented_without() -> None:
     _, caliper = next(pair for pair in documented_pairs() if pair[0].event_type == "assignment_created")
     envelope = copy.deepcopy(caliper.payload)

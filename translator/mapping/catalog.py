@@ -201,7 +201,10 @@ def canvas_style(value: Any, style: str, scope: Scope) -> Any:
     if style == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if style in ("local", "local_integer") and scope.ids == "canvas" and ids.is_canvas_id(value):
-        return int(ids.local_id(value)) if style == "local_integer" else ids.local_id(value)
+        shard, local = ids.split_global_id(value)
+        if shard and shard != scope.shard:
+            return value  # another shard's id: Canvas writes it global, and a local form would lose the shard
+        return local if style == "local_integer" else str(local)
     return value
 
 
