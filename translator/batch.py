@@ -29,7 +29,7 @@ from .engine import IdStyle, Target, Translator
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
-from .io.jsontext import compact, readable
+from .io.jsontext import compact, non_finite_problem, readable
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
@@ -229,7 +229,12 @@ def _prepare(
 
 def _units(items: Iterable[Record | Lines | Any]) -> Iterator[Record | Lines]:
     for index, item in enumerate(items):
-        yield item if isinstance(item, (Record, Lines)) else Record(f"#{index}", "", item)
+        if isinstance(item, (Record, Lines)):
+            yield item
+        elif (invalid := non_finite_problem(item)) is not None:  # a payload handed in: not read as JSON
+            yield Record(f"#{index}", readable(item), problem=invalid)
+        else:
+            yield Record(f"#{index}", "", item)
 
 
 def _chunks(units: Iterator[Record | Lines], size: int) -> Iterator[list[Record | Lines]]:

@@ -16,6 +16,7 @@ from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError
 from .formats import detect_format
 from .formats.canvas import canvas_event_names
 from .ids import caliper_time, shard_of
+from .io.jsontext import non_finite_problem
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
@@ -112,6 +113,9 @@ class Translator:
         if ids not in ("global", "local"):
             raise TranslatorError(f"unknown id style {ids!r}; expected global or local")
         source = detect_format(payload)
+        invalid = non_finite_problem(payload)  # checked even unvalidated: no JSON could carry it out
+        if invalid is not None:
+            raise ValidationError("input holds a number JSON cannot write", [invalid])
         if validate:
             self._check(payload, source, "input")
         if source == to:
@@ -160,6 +164,9 @@ class Translator:
     # -- directions -----------------------------------------------------------------------
     def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:
         metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
+        for name, part in (("metadata", metadata), ("body", body)):
+            if not isinstance(part, dict):  # reachable with validate=False only
+                raise ValidationError(f"input {name} is not an object", [Problem(f"/{name}", "must be an object", "type")])
         event_name = metadata.get("event_name")
         mapping = self.catalog.forward(str(event_name), generic=self.generic)
         if mapping is None:
@@ -192,7 +199,9 @@ class Translator:
                 f"(object {object_type or 'IRI'}) into a Canvas event; write one in a directory of your own "
                 "and pass it with Translator(mapping_dirs=[...]) or --mappings DIR (see mappings/README.md)"
             )
-        extensions = (event.get("extensions") or {}).get("com.instructure.canvas") or {}
+        extensions = event.get("extensions")
+        extensions = extensions.get("com.instructure.canvas") if isinstance(extensions, dict) else None
+        extensions = extensions if isinstance(extensions, dict) else {}
         scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
         try:
             restored = mapping.restore(event, scope)

@@ -7,6 +7,7 @@ from typing import Any
 from .errors import FormatError, Problem, TranslatorError
 from .formats import FORMATS, detect_format
 from .formats.canvas import validate_canvas
+from .io.jsontext import non_finite_problem
 
 
 def validate(payload: Any, format: str | None = None, profile: str | None = None) -> list[Problem]:
@@ -15,6 +16,9 @@ def validate(payload: Any, format: str | None = None, profile: str | None = None
     `format` is ``"canvas"`` or ``"caliper"`` (``None`` detects it); `profile` picks the Caliper
     profile (``"ims"`` or ``"canvas"``; ``None`` decides per event, see the README).
     """
+    invalid = non_finite_problem(payload)
+    if invalid is not None:  # NaN or Infinity: no schema says so, and no JSON could carry it
+        return [invalid]
     if format is None:
         if not isinstance(payload, dict):
             return [Problem("", f"an event must be a JSON object, not {type(payload).__name__}", "not-an-object")]

@@ -46,7 +46,7 @@ def validate_canvas(payload: Any, custom_events: frozenset[str] = frozenset(), *
     if isinstance(event_name, str) and event_name in canvas_event_names():
         return _event_schema(event_name).problems(payload, quick=quick)
     problems = _event_schema(None).problems(payload, quick=quick)
-    if event_name in custom_events:
+    if isinstance(event_name, str) and event_name in custom_events:
         return problems
     if isinstance(event_name, str) and not any(p.path == "/metadata/event_name" for p in problems):
         problems.append(
