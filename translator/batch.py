@@ -33,6 +33,7 @@ from .io.jsontext import compact, non_finite_problem, readable
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
+from .interrupt import worker_signals
 from .validation import conforms
 
 SendTime = str  # "event", "now" or a timestamp
@@ -192,16 +193,30 @@ def convert_blocks(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    cancel: threading.Event | None = None,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
-    bytes: what lets several processes outrun one when the output goes straight to a file."""
+    bytes: what lets several processes outrun one when the output goes straight to a file.
+
+    Once `cancel` is set, no more is read: on one process the records read are still converted;
+    on several, blocks not yet handed back are dropped. Either way every block yielded is whole."""
     converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
-    units = _units(items)
+    units = _until(_units(items), cancel)
     if workers == 1:
         return (converter.block(chunk) for chunk in _chunks(units, chunksize))
-    return _parallel(units, converter, settings, workers, chunksize, _block_in_worker)
+    return _parallel(units, converter, settings, workers, chunksize, _block_in_worker, cancel)
+
+
+def _until(units: Iterator[Record | Lines], cancel: threading.Event | None) -> Iterator[Record | Lines]:
+    if cancel is None:
+        yield from units
+        return
+    for unit in units:
+        yield unit
+        if cancel.is_set():
+            return
 
 
 def _prepare(
@@ -426,6 +441,7 @@ _WORKER: _Converter | None = None
 def _start_worker(settings: tuple[Any, ...]) -> None:
     """Build the worker's converter, unless it came built with a forked process."""
     global _WORKER
+    worker_signals()
     if _WORKER is None:
         _WORKER = _Converter.build(*settings)
     gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
@@ -458,6 +474,7 @@ def _parallel(
     workers: int,
     chunksize: int,
     work: Callable[[list[tuple[Any, ...] | Lines]], Result],
+    cancel: threading.Event | None = None,
 ) -> Iterator[Result]:
     """`work` on every chunk, on `workers` processes: `Pool.imap` keeps the order; a semaphore
     keeps it from reading far ahead. Records cross as plain tuples, blocks of lines as they are.
@@ -486,7 +503,14 @@ def _parallel(
     finally:
         _WORKER = None
     try:
-        for result in pool.imap(work, feed()):
+        results = pool.imap(work, feed())
+        while cancel is None or not cancel.is_set():
+            try:  # with `cancel`, waiting wakes up now and then to look at it
+                result = results.next(0.1) if cancel is not None else next(results)
+            except multiprocessing.TimeoutError:
+                continue
+            except StopIteration:
+                break
             window.release()
             yield result
         pool.close()
