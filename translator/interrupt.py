@@ -10,6 +10,7 @@ quietly on the SIGTERM the pool sends them.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType, TracebackType
@@ -26,8 +27,10 @@ class Interruption:
         self.event = threading.Event()
         self.signal: int | None = None
         self._previous: dict[int, object] = {}
+        self._pid = os.getpid()
 
     def __enter__(self) -> Interruption:
+        self._pid = os.getpid()
         if threading.current_thread() is threading.main_thread():
             for number in SIGNALS:
                 self._previous[number] = signal.signal(number, self._handle)
@@ -39,6 +42,10 @@ class Interruption:
         self._previous.clear()
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._pid:  # a worker forked before it set its own: the signal's default
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+            return
         if self.event.is_set():
             raise KeyboardInterrupt  # asked twice: stop at once
         self.signal = number
