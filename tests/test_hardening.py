@@ -234,6 +234,7 @@ def test_a_mapping_file_over_the_size_limit_fails(tmp_path: Path) -> None:
         ("'%999999999d' % 1", "width and precision are at most 1000"),
         ("'%.*f' % [999999999, 1.5]", "width and precision are at most 1000"),
         ("'ab' * 999999999", "is too large"),
+        ("(2 ** 4000) * (2 ** 4000)", "the product is too large (more than 4096 bits)"),
         ("body.x.replace('', body.x * 400000)", "is too large"),
         ("body.items()", "must be a JSON value, not dict_items"),
         ("body.keys()", "must be a JSON value, not dict_keys"),

@@ -15,7 +15,6 @@ import signal
 import threading
 from types import FrameType, TracebackType
 
-EXIT_OK, EXIT_REJECTED, EXIT_FAILED = 0, 1, 2
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 

@@ -45,8 +45,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal, cast, overload
 
-import orjson
-
 from ..errors import Problem
 from .jsontext import LENIENT, STRICT, NotJsonNumber, loads, readable
 

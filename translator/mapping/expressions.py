@@ -39,7 +39,7 @@ class ExpressionError(ValueError):
 # What a failing operation may raise; `failure` turns each into an ExpressionError naming the expression.
 ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
 
-MAX_INT_BITS = 4_096  # an integer `**` may build (about 1,233 digits)
+MAX_INT_BITS = 4_096  # an integer `**` or `*` may build (about 1,233 digits)
 MAX_WIDTH = 1_000  # width or precision in a `%` format
 MAX_TEXT = 1 << 20  # characters (or items) in what one operation builds, and in a result
 
@@ -65,6 +65,8 @@ def _mod(left: Any, right: Any) -> Any:
 
 
 def _mul(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
+        raise ExpressionError(f"the product is too large (more than {MAX_INT_BITS} bits)")
     for sequence, count in ((left, right), (right, left)):
         if isinstance(sequence, (str, list)) and isinstance(count, int) and len(sequence) * count > MAX_TEXT:
             raise ExpressionError(f"repeating {len(sequence)} items {count} times is too large (more than {MAX_TEXT:,})")
