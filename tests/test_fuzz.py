@@ -1,6 +1,7 @@
 """Fuzz suite: every public function, fed random JSON and mutated corpus events, returns a result
 or raises a `TranslatorError` with a message, never another exception; the batch functions lose no
-record; the readers never raise on any bytes. About 8,000 cases per run: 1,000 to 2,000 a function (batch ones: 300 lists of up to 8)."""
+record; the readers never raise on any bytes. About 8,000 cases per run: 1,000 to 2,000 per
+function (the batch ones: 300 lists of up to 8 payloads each)."""
 
 from __future__ import annotations
 

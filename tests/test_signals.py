@@ -131,6 +131,22 @@ def test_sigterm_mid_run_loses_nothing_and_closes_the_output(tmp_path: Path, wor
     assert "interrupted by SIGTERM" in err
 
 
+@pytest.mark.parametrize("workers", ["1", "4"])
+def test_sigterm_stops_a_run_waiting_on_a_pipe_that_stays_open(tmp_path: Path, workers: str) -> None:
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    process = start("-", "-o", str(out), "--rejects", str(rejects), "--workers", workers, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write(b"\n".join(mixed_lines()[:300]) + b"\n")
+    process.stdin.flush()  # and no more, nor the end of the input
+    wait_for_handler(process)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)  # stdin still open: communicate() would close it
+    code, read, _, err = check_accounted(process, out, rejects)
+    assert code == 143, err
+    assert read <= 300
+
+
 def test_sigterm_while_converting_a_file(tmp_path: Path, inputs: tuple[Path, int]) -> None:
     root, _ = inputs
     out, rejects = tmp_path / "out.json.gz", tmp_path / "rejects.jsonl"

@@ -27,7 +27,7 @@ from .batch import Report, convert_blocks, event_type
 from .errors import FormatError, Problem, TranslatorError
 from .formats import detect_format
 from .ids import caliper_time
-from .interrupt import Interruption
+from .interrupt import Interruption, cancellable_stdin
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import read_records
 from .io.unwrap import Item, unwrap
@@ -304,7 +304,7 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
     blocks = convert_blocks(
         # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
         # the main process then only moves bytes, which is what lets more processes go faster.
-        read_records(args.paths, streams.stdin, skip=written, lazy=args.workers != 1),
+        read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=args.workers != 1),
         args.to,
         workers=args.workers,
         jwks=args.jwks,
