@@ -31,10 +31,11 @@ from .engine import IdStyle, Target, Translator, is_canvas_caliper
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
 from .ids import caliper_time
-from .io.jsontext import compact, readable
+from .io.jsontext import compact, non_finite_problem, readable
 from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
+from .interrupt import worker_signals
 from .validation import conforms
 
 SendTime = str  # "event", "now" or a timestamp
@@ -213,18 +214,32 @@ def convert_blocks(
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     strict: bool = False,
     canvas_host: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
-    bytes: what lets several processes outrun one when the output goes straight to a file."""
+    bytes: what lets several processes outrun one when the output goes straight to a file.
+
+    Once `cancel` is set, no more is read: on one process the records read are still converted;
+    on several, blocks not yet handed back are dropped. Either way every block yielded is whole."""
     converter, settings, workers = _prepare(
         to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host
     )
-    units = _units(items)
+    units = _until(_units(items), cancel)
     if workers == 1:
         return (converter.block(chunk) for chunk in _chunks(units, chunksize))
-    return _parallel(units, converter, settings, workers, chunksize, _block_in_worker)
+    return _parallel(units, converter, settings, workers, chunksize, _block_in_worker, cancel)
+
+
+def _until(units: Iterator[Record | Lines], cancel: threading.Event | None) -> Iterator[Record | Lines]:
+    if cancel is None:
+        yield from units
+        return
+    for unit in units:
+        yield unit
+        if cancel.is_set():
+            return
 
 
 def _prepare(
@@ -259,7 +274,12 @@ def _prepare(
 
 def _units(items: Iterable[Record | Lines | Any]) -> Iterator[Record | Lines]:
     for index, item in enumerate(items):
-        yield item if isinstance(item, (Record, Lines)) else Record(f"#{index}", "", item)
+        if isinstance(item, (Record, Lines)):
+            yield item
+        elif (invalid := non_finite_problem(item)) is not None:  # a payload handed in: not read as JSON
+            yield Record(f"#{index}", readable(item), problem=invalid)
+        else:
+            yield Record(f"#{index}", "", item)
 
 
 def _chunks(units: Iterator[Record | Lines], size: int) -> Iterator[list[Record | Lines]]:
@@ -490,6 +510,7 @@ _WORKER: _Converter | None = None
 def _start_worker(settings: tuple[Any, ...]) -> None:
     """Build the worker's converter, unless it came built with a forked process."""
     global _WORKER
+    worker_signals()
     if _WORKER is None:
         _WORKER = _Converter.build(*settings)
     gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
@@ -522,6 +543,7 @@ def _parallel(
     workers: int,
     chunksize: int,
     work: Callable[[list[tuple[Any, ...] | Lines]], Result],
+    cancel: threading.Event | None = None,
 ) -> Iterator[Result]:
     """`work` on every chunk, on `workers` processes: `Pool.imap` keeps the order; a semaphore
     keeps it from reading far ahead. Records cross as plain tuples, blocks of lines as they are.
@@ -550,7 +572,14 @@ def _parallel(
     finally:
         _WORKER = None
     try:
-        for result in pool.imap(work, feed()):
+        results = pool.imap(work, feed())
+        while cancel is None or not cancel.is_set():
+            try:  # with `cancel`, waiting wakes up now and then to look at it
+                result = results.next(0.1) if cancel is not None else next(results)
+            except multiprocessing.TimeoutError:
+                continue
+            except StopIteration:
+                break
             window.release()
             yield result
         pool.close()

@@ -4,7 +4,9 @@
 exit code, so tests need no subprocess. Each subcommand is one function that adds its parser and
 points `run` at its handler; adding a command is adding such a function to `COMMANDS`.
 
-Exit codes: 0 all good, 1 some records do not conform or were rejected, 2 usage or I/O errors.
+Exit codes: 0 all good, 1 some records do not conform or were rejected, 2 the run failed (usage,
+I/O or mapping errors, or a bug: one line says so, the traceback only with `--debug`), 130/143 a
+`convert` stopped by SIGINT/SIGTERM (see `interrupt`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .engine import Translator
 from .errors import FormatError, Problem, TranslatorError
 from .formats import detect_format
 from .ids import caliper_time
+from .interrupt import Interruption, cancellable_stdin
 from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 from .io.readers import read_records
 from .io.unwrap import Item, unwrap
@@ -63,7 +66,7 @@ def run(argv: list[str], stdin: IO[Any], stdout: IO[str], stderr: IO[str]) -> in
     parser = build_parser()
     with redirect_stdout(stdout), redirect_stderr(stderr):
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(_debug_first(argv))
         except SystemExit as exc:  # --help, --version, or a usage error already printed
             return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
@@ -71,8 +74,23 @@ def run(argv: list[str], stdin: IO[Any], stdout: IO[str], stderr: IO[str]) -> in
     except BrokenPipeError:
         raise  # not an I/O error of ours: whoever read our output stopped (see main)
     except (UsageError, OSError, TranslatorError) as exc:
+        if args.debug:
+            raise
         print(f"translator {args.command}: error: {exc}", file=stderr)
         return EXIT_USAGE
+    except Exception as exc:  # a bug: said in one line; the traceback is for --debug
+        if args.debug:
+            raise
+        print(f"translator {args.command}: internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)", file=stderr)
+        return EXIT_USAGE
+
+
+def _debug_first(argv: list[str]) -> list[str]:
+    """`--debug` is the main parser's, yet accepted after the command too (before any `--`)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" not in argv[:end]:
+        return argv
+    return ["--debug", *(arg for arg in argv[:end] if arg != "--debug"), *argv[end:]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,9 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="translator",
         description="Convert Canvas LMS live events between Canvas format and IMS Caliper 1.1, "
         "and check both against their JSON Schemas.",
-        epilog="exit status: 0 all records conform / converted, 1 some do not, 2 usage or I/O error",
+        epilog="exit status: 0 all records conform / converted, 1 some do not, 2 the run failed (usage, I/O "
+        "or mapping error, or a bug), 130/143 convert stopped by SIGINT/SIGTERM (output closed, summary printed)",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error (also after COMMAND)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in COMMANDS:
         add_command(commands)
@@ -366,10 +386,16 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
     _check_mapping_dirs(args)
     written = [path for path in (args.output, args.rejects) if path and path != "-"]
+    with Interruption() as interruption:
+        return _convert_until(args, streams, written, interruption)
+
+
+def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str], interruption: Interruption) -> int:
+    """The conversion, stopping cleanly when `interruption` says so (see `translator.interrupt`)."""
     blocks = convert_blocks(
         # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
         # the main process then only moves bytes, which is what lets more processes go faster.
-        read_records(args.paths, streams.stdin, skip=written, lazy=args.workers != 1),
+        read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=args.workers != 1),
         args.to,
         workers=args.workers,
         jwks=args.jwks,
@@ -382,6 +408,7 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         max_token_bytes=args.jwt_max_bytes,
         strict=args.strict,
         canvas_host=args.canvas_host,
+        cancel=interruption.event,
     )
     report = Report()
     progress = _Progress(streams.stderr)
@@ -393,6 +420,9 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
                 for result in block.rejects:
                     rejects.write(result.source, result.reason or "?", result.problems, result.text)
                 progress.show(report)
+                if interruption.event.is_set():
+                    break
+            blocks.close()  # several workers: stopped before the outputs close
     except BaseException:
         progress.clear()
         if report.read:  # say how far it got before failing
@@ -400,6 +430,10 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         raise
     progress.clear()
     _summarize(report, streams.stderr)
+    if interruption.exit_code is not None:
+        print(f"translator convert: interrupted by {interruption.name}: stopped reading; every record counted above is "
+              "in the output or the rejects", file=streams.stderr)  # fmt: skip
+        return interruption.exit_code
     return EXIT_FAILED if report.rejected_total else EXIT_OK
 
 

@@ -18,6 +18,7 @@ from .formats import detect_format
 from .formats.caliper import default_profile
 from .formats.canvas import canvas_event_names
 from .ids import URN_PREFIX, caliper_time, global_id, is_canvas_id, shard_of
+from .io.jsontext import non_finite_problem
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
@@ -147,6 +148,9 @@ class Translator:
         if ids not in ("canvas", "global", "local"):
             raise TranslatorError(f"unknown id style {ids!r}; expected canvas, global or local")
         source = detect_format(payload)
+        invalid = non_finite_problem(payload)  # checked even unvalidated: no JSON could carry it out
+        if invalid is not None:
+            raise ValidationError("input holds a number JSON cannot write", [invalid])
         if source == "caliper" and to == "canvas":
             for event in _caliper_events(payload):
                 if isinstance(event, dict) and not is_canvas_caliper(event):
@@ -240,6 +244,9 @@ class Translator:
     # -- directions -----------------------------------------------------------------------
     def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:
         metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
+        for name, part in (("metadata", metadata), ("body", body)):
+            if not isinstance(part, dict):  # reachable with validate=False only
+                raise ValidationError(f"input {name} is not an object", [Problem(f"/{name}", "must be an object", "type")])
         event_name = metadata.get("event_name")
         mapping = self.catalog.forward(str(event_name), generic=self.generic)
         if mapping is None:
@@ -261,7 +268,9 @@ class Translator:
         if not isinstance(event, dict):
             raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
         mapping = self.reverse_mapping(event)
-        extensions = (event.get("extensions") or {}).get("com.instructure.canvas") or {}
+        extensions = event.get("extensions")
+        extensions = extensions.get("com.instructure.canvas") if isinstance(extensions, dict) else None
+        extensions = extensions if isinstance(extensions, dict) else {}
         scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
         try:
             restored = mapping.restore(event, scope, problems, prefix)

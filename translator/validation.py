@@ -8,6 +8,7 @@ from typing import Any
 from .errors import FormatError, Problem, TranslatorError
 from .formats import FORMATS, detect_format
 from .formats.canvas import strictly, validate_canvas
+from .io.jsontext import non_finite_problem
 
 
 def validate(payload: Any, format: str | None = None, profile: str | None = None, *, strict: bool = False) -> list[Problem]:
@@ -17,6 +18,9 @@ def validate(payload: Any, format: str | None = None, profile: str | None = None
     profile (``"ims"`` or ``"canvas"``; ``None`` decides per event, see the README). `strict` makes
     unknown event types and unknown fields errors (they are warnings otherwise).
     """
+    invalid = non_finite_problem(payload)
+    if invalid is not None:  # NaN or Infinity: no schema says so, and no JSON could carry it
+        return [invalid]
     if format is None:
         if not isinstance(payload, dict):
             return [Problem("", f"an event must be a JSON object, not {type(payload).__name__}", "not-an-object")]

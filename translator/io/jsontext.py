@@ -1,11 +1,52 @@
-"""JSON text of values, written the same way wherever the package writes it."""
+"""JSON text of values, written the same way wherever the package writes it, and read strictly."""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import orjson
+
+from ..errors import Problem
+
+
+class NotJsonNumber(ValueError):
+    """A number JSON forbids (NaN, Infinity, one beyond a double) or Python will not read (an
+    integer of more than 4,300 digits): complete text, refused as a value."""
+
+
+def _constant(name: str) -> Any:
+    raise NotJsonNumber(f"{name} is not a JSON number")
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotJsonNumber(f"the number {text[:40]} is beyond a double's range")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise NotJsonNumber(f"an integer of {len(text.lstrip('-'))} digits, more than Python reads (4,300)") from None
+
+
+STRICT = json.JSONDecoder(parse_constant=_constant, parse_float=_float, parse_int=_int)
+LENIENT = json.JSONDecoder(parse_constant=lambda _: None, parse_float=lambda _: 0.0, parse_int=lambda _: 0)
+"""`LENIENT` only finds where a value `STRICT` refused ends: its values are placeholders."""
+
+
+def loads(text: str) -> Any:
+    """One JSON value: orjson on the hot path; the standard library for what orjson refuses that
+    JSON allows (integers beyond 64 bits, lone surrogates) and for its error messages. Raises
+    `json.JSONDecodeError` for malformed text, `NotJsonNumber` for a refused number."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return STRICT.decode(text)
 
 
 def compact(value: Any) -> bytes:
@@ -20,3 +61,45 @@ def compact(value: Any) -> bytes:
 def readable(value: Any) -> str:
     """The text a record keeps of a value it did not read as text (an array item, a parsed payload)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+def non_finite(value: Any) -> str | None:
+    """The JSON Pointer of the first NaN or infinite number in `value` (a payload handed in as
+    Python objects: text read here never holds one), None when there is none."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = item.__class__
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+        elif kind is float and not math.isfinite(item):
+            return _pointer_to_non_finite(value, "")
+    return None
+
+
+def _pointer_to_non_finite(value: Any, at: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return at
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _pointer_to_non_finite(item, f"{at}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        if found is not None:
+            return found
+    return None
+
+
+def non_finite_problem(value: Any) -> Problem | None:
+    """The problem of a payload holding NaN or Infinity, which JSON cannot write (nor we pass on)."""
+    at = non_finite(value)
+    if at is None:
+        return None
+    return Problem(at, f"{_pointer_value(value, at)!r} is not a JSON number (JSON has no NaN or Infinity)", "malformed-json")
+
+
+def _pointer_value(value: Any, at: str) -> Any:
+    for part in at.split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    return value

@@ -5,6 +5,8 @@ What a file holds is decided from its content, not its name:
 * **JSON Lines** (one record per line) when the first non-blank line parses on its own (as JSON,
   or as a compact JWS ``xxx.yyy.zzz``) and more lines follow. A line that does not parse is one
   record with a problem; the next line is read as usual. Whole files are never loaded.
+  A first line that does not parse decides nothing by itself: JSON Lines still, when one of the
+  next lines is an object, array or JWS on its own unindented line.
 * **A document** otherwise: one JSON value, possibly pretty-printed, or several concatenated
   (as Kinesis Firehose writes them, ``}{`` with no separator). The items of a top-level array are
   streamed one by one, so a large array does not need to fit in memory either.
@@ -21,8 +23,11 @@ Every record says where it came from (`Record.source`):
 =====================  ====================================================
 
 Input that cannot be read becomes a `Record` with a `problem` (rule ``malformed-json`` with its
-line and column, or ``undecodable`` for bytes that are not UTF-8) and the original `text`, so a
-caller can reject it without losing it. I/O errors (a missing file) are raised as `OSError`.
+line and column, also for numbers JSON forbids or Python will not read: NaN, Infinity, 1e999, an
+integer of more than 4,300 digits; ``undecodable`` for bytes that are not UTF-8 or gzip data that
+is corrupt or cut short) and the original `text`, so a caller can reject it without losing it;
+reading goes on with the next line (the next value, in a document, after a refused number). I/O
+errors (a missing file) are raised as `OSError`.
 """
 
 from __future__ import annotations
@@ -40,20 +45,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal, cast, overload
 
-import orjson
-
 from ..errors import Problem
-from .jsontext import readable
+from .jsontext import LENIENT, STRICT, NotJsonNumber, loads, readable
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
 LINES_PER_BLOCK = 256  # JSON Lines lines per `Lines` block with `lazy`, at most,
 BLOCK_BYTES = 1 << 20  # and bytes: a block ends at the line that reaches this size
+LOOKAHEAD = 16  # content lines looked at, after a first line that does not parse, to tell JSON Lines
 
 COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 _WHITESPACE = " \t\r\n"
-_DECODER = json.JSONDecoder()
+_REFUSED = object()  # a complete value holding a number that is refused (see `jsontext.NotJsonNumber`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,11 +149,40 @@ def _read_file(path: str, lazy: bool) -> Iterator[Record | Lines]:
 
 
 def _read_stream(raw: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Lines]:
-    stream = _decompressed(raw)
-    try:
-        yield from _records(stream, name, lazy)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        yield Record(name, "", problem=Problem("", f"the gzip data is corrupt or cut short: {exc}", "undecodable"))
+    stream = _Guarded(_decompressed(raw))
+    yield from _records(stream, name, lazy)  # type: ignore[arg-type]
+    if stream.error is not None:
+        message = f"the gzip data is corrupt or cut short after line {stream.lines}: {stream.error}"
+        yield Record(f"{name}:{stream.lines + 1}", "", problem=Problem("", message, "undecodable"))
+
+
+class _Guarded:
+    """A decompressed stream that ends where its gzip data turns out corrupt or cut short, keeping
+    the `error`, so every line read before it still comes out (a lazy block half built too)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.error: Exception | None = None
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for line in self.stream:
+                self.lines += 1
+                yield line
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            self.error = exc
+
+    def read(self, size: int) -> bytes:
+        if self.error is not None:
+            return b""
+        try:
+            data = self.stream.read(size)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            self.error = exc
+            return b""
+        self.lines += data.count(b"\n")
+        return data
 
 
 def _decompressed(raw: IO[bytes]) -> IO[bytes]:
@@ -164,36 +197,33 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
 
 def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Lines]:
     lines = enumerate(stream, start=1)
-    consumed: list[bytes] = []  # kept until we know the file is not JSON Lines
+    consumed: list[tuple[int, bytes]] = []  # every line read before deciding, blank ones too
     first = _next_content_line(lines, consumed)
     if first is None:
         return
     text = _decode(first[1])
-    undecodable = _UNDECODABLE.search(text)
-    parsed = _parse_alone(text)
-    following = None
-    if parsed is not None or undecodable:
-        following = _next_content_line(lines, consumed)
-        if following is None and parsed is not None and not undecodable:
-            yield from _single_line(name, text.strip(), parsed[0])
+    if _parse_alone(text) is not None or _UNDECODABLE.search(text):
+        if _next_content_line(lines, consumed) is None and not _UNDECODABLE.search(text):
+            yield from parse_text(name, text.strip())
             return
         json_lines = True
-    elif text.strip() in ("{", "["):
+    elif text.strip() in ("{", "[") or _concatenated(text):
         json_lines = False
     else:
         # A first line that does not parse: a pretty-printed document, or JSON Lines whose first
-        # record is broken. The next line decides: JSON Lines go on with a whole object.
-        following = _next_content_line(lines, consumed)
-        parsed = _parse_alone(_decode(following[1])) if following else None
-        json_lines = parsed is not None and isinstance(parsed[0], dict)
+        # records are broken. The next lines decide: JSON Lines go on with a whole record.
+        json_lines = False
+        for _ in range(LOOKAHEAD):
+            following = _next_content_line(lines, consumed)
+            if following is None or _record_line(following[1]):
+                json_lines = following is not None
+                break
     if not json_lines:
-        chunks = itertools.chain([b"".join(consumed)], iter(lambda: stream.read(CHUNK), b""))
+        chunks = itertools.chain([b"".join(line for _, line in consumed)], iter(lambda: stream.read(CHUNK), b""))
         yield from _Document(name, _decoded(chunks)).records()
         return
     if lazy:
-        yield Lines(name, first[0], [first[1]])
-        if following is not None:
-            yield Lines(name, following[0], [following[1]])
+        yield Lines(name, consumed[0][0], [line for _, line in consumed])
         block: list[bytes] = []
         start = size = 0
         for number, line in lines:
@@ -207,47 +237,53 @@ def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Line
         if block:
             yield Lines(name, start, block)
         return
-    yield from _line_records(name, *first)
-    if following is not None:
-        yield from _line_records(name, *following)
-    for number, line in lines:
+    for number, line in itertools.chain(consumed, lines):
         yield from _line_records(name, number, line)
 
 
-def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[bytes]) -> tuple[int, bytes] | None:
+def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:
     for number, line in lines:
-        consumed.append(line)
+        consumed.append((number, line))
         if line.strip():
             return number, line
     return None
 
 
-def _loads(text: str) -> Any:
-    """orjson on the hot path; the standard library for what orjson refuses (integers beyond 64
-    bits, NaN) and for the error message, so results do not depend on which parser ran."""
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
 def _parse_alone(text: str) -> tuple[Any] | None:
-    """`(value,)` when `text` is one complete JSON value or compact JWS by itself, else None."""
+    """`(value,)` when `text` is one complete JSON value or compact JWS by itself, else None;
+    the value is `_REFUSED` when it holds a number that is refused."""
     stripped = text.strip()
     if COMPACT_JWS.match(stripped):
         return (stripped,)
     try:
-        return (json.loads(stripped),)
-    except (json.JSONDecodeError, RecursionError):
+        return (loads(stripped),)
+    except NotJsonNumber:
+        return (_REFUSED,)
+    except (ValueError, RecursionError):
         return None
 
 
-def _single_line(name: str, text: str, value: Any) -> Iterator[Record]:
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield Record(f"{name}#{index}", readable(item), item)
-    else:
-        yield Record(name, text, value)
+def _record_line(line: bytes) -> bool:
+    """Whether a line reads as a JSON Lines record: an object, array or JWS (or one refused for a
+    number) alone on a line that is not indented, as no line of a pretty-printed document is."""
+    if line[:1].isspace():
+        return False
+    parsed = _parse_alone(_decode(line))
+    return parsed is not None and (parsed[0] is _REFUSED or isinstance(parsed[0], (dict, list, str)))
+
+
+def _concatenated(text: str) -> bool:
+    """Whether `text` is several JSON values one after the other (Kinesis Firehose writes them so)."""
+    pos, values, stripped = 0, 0, text.strip()
+    try:
+        while pos < len(stripped):
+            _, pos = LENIENT.raw_decode(stripped, pos)
+            values += 1
+            while pos < len(stripped) and stripped[pos] in _WHITESPACE:
+                pos += 1
+    except (ValueError, RecursionError):
+        return False
+    return values > 1
 
 
 # -- JSON Lines -----------------------------------------------------------------------------
@@ -286,10 +322,14 @@ def parse_text(source: str, text: str, number: int | None = None) -> Iterator[Re
         yield Record(source, stripped, stripped)
         return
     try:
-        value = _loads(text)
+        value = loads(text)
     except json.JSONDecodeError as exc:
         line = number if number is not None else exc.lineno
         yield Record(source, text, problem=_malformed(exc.msg, line, exc.colno, exc.pos >= len(text.rstrip())))
+        return
+    except NotJsonNumber as exc:
+        where = f"line {number}: " if number is not None else ""
+        yield Record(source, text, problem=Problem("", f"{where}{exc}", "malformed-json"))
         return
     except RecursionError:
         where = f"line {number}: " if number is not None else ""
@@ -358,9 +398,14 @@ class _Document:
 
     def _value(self, source: str) -> Record:
         """The record of the JSON value at `pos`, moving past it; on failure, the rest of the stream."""
+        refused = None
         while True:
             try:
-                value, end = _DECODER.raw_decode(self.buffer, self.pos)
+                try:
+                    value, end = STRICT.raw_decode(self.buffer, self.pos)
+                    refused = None
+                except NotJsonNumber as exc:  # skipped whole: the next value can still be read
+                    refused, (value, end) = exc, LENIENT.raw_decode(self.buffer, self.pos)
             except json.JSONDecodeError as exc:
                 if self._fill():
                     continue
@@ -375,6 +420,9 @@ class _Document:
         bad = _UNDECODABLE.search(text)
         if bad:
             return Record(source, _printable(text), problem=self._undecodable(start + bad.start()))
+        if refused is not None:
+            line, column = self._where(start)
+            return Record(source, text, problem=Problem("", f"line {line}, column {column}: {refused}", "malformed-json"))
         return Record(source, text, value)
 
     def _failure(self, source: str, message: str, at: int) -> Record:

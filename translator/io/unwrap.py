@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import Problem
+from .jsontext import NotJsonNumber, loads, non_finite_problem
 from .jws import JwksVerifier, JwsRejected
 from .readers import COMPACT_JWS
 
@@ -107,6 +108,10 @@ def _signed(token: str, suffix: str, original: Any, verifier: JwksVerifier | Non
     except JwsRejected as exc:
         yield Item(suffix, None, original, Problem("", str(exc), exc.rule))
         return
+    invalid = non_finite_problem(event)  # the token's JSON was read by PyJWT, which takes NaN
+    if invalid is not None:
+        yield Item(suffix, None, original, invalid)
+        return
     yield from _unwrap(event, suffix, original, verifier, depth + 1)
 
 
@@ -140,9 +145,12 @@ def _message(
         yield from _signed(text, suffix, original, verifier, depth + 1)
         return
     try:
-        event = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else ""
+        event = loads(text)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            where = f" at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        else:
+            where = f": {exc}" if isinstance(exc, NotJsonNumber) else ""
         yield Item(suffix, None, original, Problem(at, f"the message body is not JSON{where}", "malformed-json"))
         return
     _fill_metadata(event, _attribute_values(attributes))

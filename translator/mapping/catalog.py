@@ -35,9 +35,30 @@ _CONSTRAINED = (("type",), ("action",), ("object", "type"))
 
 
 def _set(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    if len(path) == 1 and not isinstance(value, dict):
+        raise MappingRuntimeError(f"cannot restore {path[0]} from {value!r}: not an object", origin="$reverse", output=())
     for key in path[:-1]:
         document = document.setdefault(key, {})
+        if not isinstance(document, dict):  # a restored value in the way (`_check_reverse_targets` prevents it)
+            raise MappingRuntimeError(f"cannot restore {'.'.join(path)}: {key} holds {document!r}", origin="$reverse", output=())
     document[path[-1]] = value
+
+
+def _check_reverse_targets(rules: list[tuple[tuple[str, ...], Expr]], template: Obj) -> None:
+    """Refuse, when a mapping loads, a `$reverse` target restoring nothing of a Canvas event, or one
+    that goes through a field another target or a copy restores (a string, say)."""
+    written = {copy.path for _, copy, _ in walk(template) if isinstance(copy, Copy)} | {target for target, _ in rules}
+    for target, rule in rules:
+        where = rule.origin.rsplit(":", 1)
+        line = int(where[1]) if where[1].isdigit() else None
+        if target[0] not in ("metadata", "body") or "" in target:
+            raise MappingError(f"$reverse target {'.'.join(target)!r} must be metadata[.<field>] or body[.<field>]", file=where[0], line=line)
+        through = next((target[:n] for n in range(2, len(target)) if target[:n] in written), None)
+        if through is not None:
+            raise MappingError(
+                f"$reverse target {'.'.join(target)!r} goes through {'.'.join(through)}, which is restored as a value of its own",
+                file=where[0], line=line,
+            )  # fmt: skip
 
 
 def parse_pointer(text: str) -> Pointer:
@@ -364,6 +385,7 @@ def load_catalog(directories: Iterable[Path | str] = ()) -> Catalog:
         assert isinstance(template, Obj)
         rank = {key: index for index, key in enumerate(READING_ORDER)}
         template = Obj(tuple(sorted(template.items, key=lambda item: rank.get(item[0], len(rank)))), template.when, template.origin)
+        _check_reverse_targets(state.reverse, template)
         compiled.append(
             CompiledMapping(
                 canvas_event=document["canvas_event"],

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .converters import Scope
-from .expressions import ERRORS, RUNTIME, failure
+from .expressions import ERRORS, MAX_TEXT, RUNTIME, failure
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
 
 Built = Callable[[dict[str, Any], Scope], Any]
@@ -87,6 +87,8 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
         writer.constants.update(node.expression.names)
         writer.emit(indent, "try:")
         writer.emit(indent + 1, f"{target} = {node.expression.python}")
+        # a JSON value of bounded size, told at once for the commonest result, a short string
+        writer.emit(indent + 1, f"if {target}.__class__ is not str or len({target}) > {MAX_TEXT}: {target} = _x_json({target})")
         writer.emit(indent, "except EXPRESSION_ERRORS as exc:")
         writer.emit(indent + 1, f"raise fail_expression({me}, exc, {where}) from None")
         writer.emit(indent, f"if {target} is None: {target} = OMIT")

@@ -135,7 +135,8 @@ def _compile_object(spec: dict[str, Any], state: CompileState, line: int | None,
     guard = compile_leaf(when, state, key_lines.get("$when"), files.get("$when", file)) if when else None
     for target, text in (spec.get("$reverse") or {}).items():
         where = files.get("$reverse", file)
-        state.reverse.append((tuple(target.split(".")), _expression(text[2:], state.origin(line, where), state, line, where)))
+        at = key_lines.get("$reverse", line)
+        state.reverse.append((tuple(target.split(".")), _expression(text[2:], state.origin(at, where), state, at, where)))
     items = tuple(
         (key, compile_node(value, state, key_lines.get(key, line), files.get(key, file)))
         for key, value in spec.items()

@@ -8,12 +8,18 @@ keys or calls a short list of string and dict methods, and nothing else is reach
 code generator inlines that source into a mapping's function; `Expression` also evaluates it alone.
 As with Jinja's StrictUndefined, using a missing value is an error, never a silent null: only
 `is defined` / `is undefined` and the type tests may look at one.
+
+A user's expression cannot exhaust the machine: the language has no loop and no `range`, and
+every operation that could build something large is bounded (`MAX_INT_BITS` for `**`,
+`MAX_WIDTH` for a `%` format's width and precision, `MAX_TEXT` for what `*`, `%`, `~` and
+`replace` build and for any result); a result must be a JSON value (`json_result`).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,7 +37,85 @@ class ExpressionError(ValueError):
 
 
 # What a failing operation may raise; `failure` turns each into an ExpressionError naming the expression.
-ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError)
+ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
+
+MAX_INT_BITS = 4_096  # an integer `**` or `*` may build (about 1,233 digits)
+MAX_WIDTH = 1_000  # width or precision in a `%` format
+MAX_TEXT = 1 << 20  # characters (or items) in what one operation builds, and in a result
+
+
+def _pow(base: Any, exponent: Any) -> Any:
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
+        if exponent * abs(base).bit_length() > MAX_INT_BITS + exponent:
+            raise ExpressionError(f"{base} ** {exponent} is too large (more than {MAX_INT_BITS} bits)")
+    return base**exponent
+
+
+_FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.DOTALL)
+
+
+def _mod(left: Any, right: Any) -> Any:
+    if isinstance(left, str):
+        for match in _FORMAT_SPEC.finditer(left):
+            for number in match.group(1, 2):
+                if number == "*" or (number and (len(number) > 4 or int(number) > MAX_WIDTH)):
+                    raise ExpressionError(f"format {match.group(0)!r}: width and precision are at most {MAX_WIDTH}")
+        return _bounded(left % (tuple(right) if isinstance(right, list) else right))
+    return left % right
+
+
+def _mul(left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
+        raise ExpressionError(f"the product is too large (more than {MAX_INT_BITS} bits)")
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, (str, list)) and isinstance(count, int) and len(sequence) * count > MAX_TEXT:
+            raise ExpressionError(f"repeating {len(sequence)} items {count} times is too large (more than {MAX_TEXT:,})")
+    return left * right
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, (str, list)) and len(value) > MAX_TEXT:
+        raise ExpressionError(f"the result is too large ({len(value):,} characters or items; at most {MAX_TEXT:,})")
+    return value
+
+
+def _replace(text: str) -> Callable[..., str]:
+    def replace(old: str, new: str, count: int = -1) -> str:
+        if isinstance(old, str) and isinstance(new, str) and len(new) > len(old):
+            grows = (text.count(old) if old else len(text) + 1) * (len(new) - len(old))
+            if len(text) + grows > MAX_TEXT:
+                raise ExpressionError(f"replace would build more than {MAX_TEXT:,} characters")
+        return text.replace(old, new, count)
+
+    return replace
+
+
+_JSON_SCALARS = (str, int, bool, type(None))
+
+
+def json_result(value: Any, size: list[int] | None = None) -> Any:
+    """`value` when it is a JSON value of bounded size (string keys, finite numbers), else an
+    ExpressionError: what a mapping writes must be serialisable, whatever an expression returns."""
+    size = size if size is not None else [0]
+    size[0] += 1
+    if isinstance(value, str):
+        size[0] += len(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ExpressionError(f"the result {value!r} is not a JSON number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ExpressionError(f"an object key must be a string, not {type(key).__name__} {key!r}")
+            json_result(item, size)
+    elif isinstance(value, list):
+        for item in value:
+            json_result(item, size)
+    elif not isinstance(value, _JSON_SCALARS) or value is UNDEFINED:
+        raise ExpressionError(f"the result must be a JSON value, not {type(value).__name__}")
+    if size[0] > MAX_TEXT:
+        raise ExpressionError(f"the result is too large (more than {MAX_TEXT:,} characters and values)")
+    return value
 
 
 def failure(source: str, exc: Exception) -> ExpressionError:
@@ -154,7 +238,7 @@ def _attribute(obj: Any, attr: str, probe: bool = False) -> Any:
             return getattr(obj, attr)
         return UNDEFINED if probe else _undefined(f"key {attr!r}")
     if attr in _METHODS.get(type(obj), ()):
-        return getattr(obj, attr)
+        return _replace(obj) if attr == "replace" else getattr(obj, attr)
     return UNDEFINED if probe else _undefined(f"attribute {attr!r} of {type(obj).__name__}")
 
 
@@ -171,6 +255,11 @@ RUNTIME: dict[str, Any] = {
     "_x_attribute": _attribute,
     "_x_item": _item,
     "_x_UNDEFINED": UNDEFINED,
+    "_x_pow": _pow,
+    "_x_mod": _mod,
+    "_x_mul": _mul,
+    "_x_bounded": _bounded,
+    "_x_json": json_result,
     **{f"_x_h_{name}": helper for name, helper in {**_WITH_VARIABLES, **_PLAIN}.items()},
     **{f"_x_test_{name}": test for name, test in _TESTS.items()},
     **{f"_x_filter_{name}": apply for name, apply in _FILTERS.items()},
@@ -208,7 +297,7 @@ class Expression:
             code = compile(f"lambda v: {self.python}", f"<expression {self.source!r}>", "eval")
             self._function = eval(code, dict(self.names))  # noqa: S307 - our own generated code
         try:
-            return self._function(variables)
+            return json_result(self._function(variables))
         except ERRORS as exc:
             raise failure(self.source, exc) from None
 
@@ -270,7 +359,10 @@ class _Generator:
                 steps += [_COMPARE[operand.op], self.source(operand.expr)]
             return f"({' '.join(steps)})"
         if isinstance(node, j.Concat):
-            return "(" + " + ".join(f"str({self.source(part)})" for part in node.nodes) + ")"
+            return "_x_bounded(" + " + ".join(f"str({self.source(part)})" for part in node.nodes) + ")"
+        if isinstance(node, (j.Pow, j.Mod, j.Mul)):  # the operations that can build something large
+            name = {j.Pow: "pow", j.Mod: "mod", j.Mul: "mul"}[type(node)]
+            return f"_x_{name}({self.source(node.left)}, {self.source(node.right)})"
         if isinstance(node, j.BinExpr) and type(node) in _BINARY:
             return f"({self.source(node.left)} {_BINARY[type(node)]} {self.source(node.right)})"
         if isinstance(node, (j.List, j.Tuple)):

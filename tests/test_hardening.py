@@ -1,0 +1,274 @@
+"""Issue 15, each attack with its exact input: every bad record is one reject and the run goes on;
+NaN and Infinity are errors everywhere; a user mapping cannot exhaust the machine; the command
+line fails with one line (a traceback only with --debug) and a documented exit code."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import translator
+from corpus import canvas_examples
+from translator.cli import run
+from translator.io.jsontext import compact
+from translator.io.readers import Lines, read_records
+from translator.validation import conforms, validate
+
+VALID = next(copy.deepcopy(e.payload) for e in canvas_examples() if e.event_type == "logged_in" and conforms(validate(e.payload)))
+LINE = json.dumps(VALID)
+JWS = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjQtMDYifQ.eyJtZXRhZGF0YSI6e319.c2lnbmF0dXJl"
+
+
+def with_metadata(**changes: Any) -> dict[str, Any]:
+    event = copy.deepcopy(VALID)
+    event["metadata"].update(changes)
+    return event
+
+
+# Each attack on the reader: its line, and what the reader must say about it.
+BAD_LINES: list[tuple[str, bytes, str, str]] = [
+    ("integer over 4,300 digits", b'{"metadata": {"user_id": ' + b"9" * 5000 + b"}, \"body\": {}}", "malformed-json", "5000 digits"),
+    ("a bare integer over 4,300 digits", b"1" * 4301, "malformed-json", "4301 digits"),
+    ("a cut-off line of digits", b'{"metadata": {"user_id": 12345678901234567890123', "malformed-json", "truncated"),
+    ("NaN", b'{"metadata": {"user_id": NaN}, "body": {}}', "malformed-json", "NaN is not a JSON number"),
+    ("Infinity", b'{"body": {"score": Infinity}, "metadata": {}}', "malformed-json", "Infinity is not a JSON number"),
+    ("-Infinity", b'[-Infinity]', "malformed-json", "-Infinity is not a JSON number"),
+    ("beyond a double", b'{"body": {"score": 1e999}, "metadata": {}}', "malformed-json", "beyond a double"),
+    ("NaN beside a big integer", b'{"a": ' + b"7" * 30 + b', "b": NaN}', "malformed-json", "NaN"),
+    ("invalid UTF-8", b'{"metadata": {"user_id": "\xff\xfe"}, "body": {}}', "undecodable", "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("name, line, rule, message", BAD_LINES, ids=[case[0] for case in BAD_LINES])
+def test_a_bad_line_is_one_reject_and_reading_goes_on(name: str, line: bytes, rule: str, message: str) -> None:
+    data = LINE.encode() + b"\n" + line + b"\n" + LINE.encode() + b"\n"
+    records = list(read_records(["-"], io.BytesIO(data)))
+    assert [r.source for r in records] == ["-:1", "-:2", "-:3"]
+    assert records[0].payload == records[2].payload == VALID
+    assert records[1].problem is not None and records[1].problem.rule == rule
+    assert message in records[1].problem.message and "line 2" in records[1].problem.message
+
+
+@pytest.mark.parametrize("name, line, rule, message", BAD_LINES, ids=[case[0] for case in BAD_LINES])
+def test_a_bad_line_alone_in_a_file_is_one_reject(name: str, line: bytes, rule: str, message: str) -> None:
+    [record] = list(read_records(["-"], io.BytesIO(line)))
+    assert record.problem is not None and record.problem.rule == rule and message in record.problem.message
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        [b'{"metadata": {', b'{"body": ]'],  # two malformed first lines
+        [b'{"metadata": NaN}', b"1" * 5000],  # two refused ones
+        [b"{broken", JWS.encode()],  # one, then a signed token
+        [b"{broken"] * 5,
+    ],
+    ids=["two malformed", "two refused", "malformed then JWS", "five malformed"],
+)
+def test_broken_first_lines_do_not_make_a_json_lines_file_one_document(head: list[bytes]) -> None:
+    data = b"\n".join([*head, LINE.encode(), LINE.encode()]) + b"\n"
+    for lazy in (False, True):
+        units = list(read_records(["-"], io.BytesIO(data), lazy=lazy))
+        records = [r for unit in units for r in (unit.records() if isinstance(unit, Lines) else [unit])]
+        assert [r.source for r in records] == [f"-:{n}" for n in range(1, len(head) + 3)]
+        assert [r.payload for r in records[-2:]] == [VALID, VALID]
+        assert all((r.problem is None) == (r.payload == JWS.encode().decode()) for r in records[: len(head)])
+
+
+def test_pretty_printed_and_concatenated_documents_are_still_documents() -> None:
+    pretty = json.dumps(VALID, indent=2).encode()
+    assert [r.source for r in read_records(["-"], io.BytesIO(pretty))] == ["-"]
+    firehose = (LINE + LINE + "\n" + LINE).encode()
+    assert [r.payload for r in read_records(["-"], io.BytesIO(firehose))] == [VALID] * 3
+
+
+def test_a_refused_number_in_a_document_is_one_reject_and_the_next_value_is_read() -> None:
+    data = ("[\n" + json.dumps(VALID, indent=2) + ',\n{"a": NaN, "b": [1, 2]},\n' + "9" * 5000 + ",\n" + LINE + "\n]\n").encode()
+    records = list(read_records(["-"], io.BytesIO(data)))
+    assert [r.source for r in records] == ["-#0", "-#1", "-#2", "-#3"]
+    assert [r.payload for r in records] == [VALID, None, None, VALID]
+    line = data[: data.index(b'{"a": NaN')].count(b"\n") + 1
+    assert records[1].problem.message == f"line {line}, column 1: NaN is not a JSON number"  # type: ignore[union-attr]
+    assert "5000 digits" in records[2].problem.message  # type: ignore[union-attr]
+
+
+def test_gzip_cut_short_keeps_every_line_before_it_and_is_one_reject() -> None:
+    whole = gzip.compress(b"".join(LINE.encode() + b"\n" for _ in range(200)), mtime=0)
+    for lazy in (False, True):
+        units = list(read_records(["-"], io.BytesIO(whole[: len(whole) * 3 // 4]), lazy=lazy))
+        records = [r for unit in units for r in (unit.records() if isinstance(unit, Lines) else [unit])]
+        *good, last = records
+        assert good and all(r.payload == VALID for r in good)
+        assert last.problem is not None and last.problem.rule == "undecodable" and "cut short" in last.problem.message
+        assert last.source == f"-:{len(good) + 1}"
+
+
+def test_bad_gzip_is_one_reject() -> None:
+    [record] = list(read_records(["-"], io.BytesIO(b"\x1f\x8b\x08\x00garbage that is not deflate")))
+    assert record.problem is not None and record.problem.rule == "undecodable"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinity_are_errors_in_validate_and_translate(value: float) -> None:
+    event = with_metadata(user_id=value)
+    [problem] = validate(event)
+    assert problem.path == "/metadata/user_id" and problem.rule == "malformed-json" and problem.is_error
+    for checked in (True, False):
+        with pytest.raises(translator.ValidationError, match="JSON"):
+            translator.translate(event, to="caliper", validate=checked)
+    [result] = list(translator.convert_stream([event]))
+    assert result.reason == "malformed-json" and result.problems[0].path == "/metadata/user_id"
+    assert b"NaN" not in compact(translator.translate(VALID))
+
+
+@pytest.mark.parametrize("name", [["logged_in"], {"a": 1}, 7, None, True])
+def test_a_non_string_event_name_is_an_invalid_input_not_a_crash(name: Any) -> None:
+    event = with_metadata(event_name=name)
+    problems = validate(event)
+    assert any(p.path == "/metadata/event_name" and p.rule == "type" for p in problems)
+    with pytest.raises(translator.ValidationError):
+        translator.translate(event)
+    custom = translator.Translator(mapping_dirs=[Path(__file__).resolve().parents[1] / "examples" / "mappings"])
+    assert not conforms(custom.problems(event, "canvas"))
+    [result] = list(translator.convert_stream([event, VALID]))[:1]
+    assert result.reason == "invalid-input"
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+def cli(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run(list(argv), io.StringIO(stdin), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_bug_is_one_line_and_exit_2_and_a_traceback_only_with_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr("translator.cli.convert_blocks", broken)
+    (tmp_path / "e.jsonl").write_text(LINE + "\n")
+    code, _, err = cli("convert", "--to", "caliper", str(tmp_path / "e.jsonl"))
+    assert code == 2 and err == "translator convert: internal error: RuntimeError: simulated bug (--debug shows the traceback)\n"
+    for argv in (["--debug", "convert"], ["convert", "--debug"]):
+        with pytest.raises(RuntimeError, match="simulated bug"):
+            cli(*argv, "--to", "caliper", str(tmp_path / "e.jsonl"))
+
+
+def test_some_rejected_is_exit_1_with_every_record_accounted_for(tmp_path: Path) -> None:
+    data = b"\n".join([b"{broken", b"{broken", LINE.encode(), *(case[1] for case in BAD_LINES), LINE.encode()]) + b"\n"
+    (tmp_path / "in.jsonl").write_bytes(data)
+    code, _, err = cli("convert", "--to", "caliper", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--rejects", str(tmp_path / "rej.jsonl"))
+    assert code == 1
+    assert f"{len(BAD_LINES) + 4} records read, 2 converted, {len(BAD_LINES) + 2} rejected" in err
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 2
+    rejects = [json.loads(line) for line in (tmp_path / "rej.jsonl").read_text().splitlines()]
+    assert [r["source"] for r in rejects] == [f"{tmp_path / 'in.jsonl'}:{n}" for n in [1, 2, *range(4, 4 + len(BAD_LINES))]]
+
+
+# -- user mappings --------------------------------------------------------------------------
+
+MAPPING = "canvas_event: thing_done\nevent:\n  type: Event\n  action: Modified\n  actor: $metadata.user_id | urn:user\n"
+THING = {"metadata": {"event_name": "thing_done", "event_time": "2024-01-01T00:00:00.000Z", "user_id": "1", "hostname": "x.edu"}, "body": {"x": "abc"}}
+LAUGHS = "parts:\n  lol:\n    a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"    {chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 9)}]\n" for n in range(9)
+)
+
+
+def load(tmp_path: Path, files: dict[str, str | bytes]) -> translator.Translator:
+    for name, text in files.items():
+        (tmp_path / name).write_bytes(text.encode() if isinstance(text, str) else text)
+    return translator.Translator(mapping_dirs=[tmp_path])
+
+
+@pytest.mark.parametrize(
+    "text, line, reason",
+    [
+        (MAPPING + "  extensions: !!binary aGVsbG8=\n", 6, "a YAML binary is not a JSON value"),
+        (MAPPING + "  extensions: !!set {a, b}\n", 6, "a YAML set is not a JSON value"),
+        (MAPPING + "  eventTime: 2024-01-01\n", 6, "a YAML timestamp is not a JSON value (quote it"),
+        (MAPPING + "  extensions: {1: one}\n", 6, "keys must be strings, not int 1"),
+        (MAPPING + "  extensions: {on: yes}\n", 6, "keys must be strings, not bool True"),
+        (MAPPING + "  extensions: {x: .nan}\n", 6, "'.nan' is not a JSON number"),
+        (MAPPING + "  extensions: {x: -.inf}\n", 6, "'-.inf' is not a JSON number"),
+        (MAPPING.encode("utf-8") + b"  description: caf\xe9\n", 6, "not UTF-8 (byte 0xe9)"),
+        (MAPPING + "  extensions: &loop {self: *loop}\n", None, ""),
+        (MAPPING + "  $reverse: {body.x.y: \"= 1\"}\n  x: $body.x\n", 6, "goes through body.x"),
+        (MAPPING + "  $reverse: {body.x: \"= 'a'\", body.x.y: \"= 1\"}\n", 6, "goes through body.x"),
+        (MAPPING + "  $reverse: {event.x: \"= 1\"}\n", 6, "'event.x' is not a known directive"),
+    ],
+    ids=["binary", "set", "timestamp", "int key", "bool key", "nan", "inf", "latin-1", "recursive alias",
+         "reverse through a copy", "reverse through a reverse", "reverse outside the event"],  # fmt: skip
+)
+def test_a_mapping_beyond_json_fails_at_load_naming_file_and_line(tmp_path: Path, text: str | bytes, line: int | None, reason: str) -> None:
+    with pytest.raises(translator.MappingError) as caught:
+        load(tmp_path, {"m.yaml": text})
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'm.yaml'}:{line}:" if line else str(tmp_path / "m.yaml")), message
+    assert reason in message
+
+
+def test_a_billion_laughs_even_in_an_unused_parts_file_fails_at_load(tmp_path: Path) -> None:
+    with pytest.raises(translator.MappingError, match=r"laughs.yaml:\d+: more than 200,000 values once its aliases are expanded"):
+        load(tmp_path, {"laughs.yaml": LAUGHS, "m.yaml": MAPPING})
+
+
+def test_a_mapping_file_over_the_size_limit_fails(tmp_path: Path) -> None:
+    with pytest.raises(translator.MappingError, match="a mapping file holds at most"):
+        load(tmp_path, {"m.yaml": MAPPING + "description: '" + "x" * (4 << 20) + "'\n"})
+
+
+@pytest.mark.parametrize(
+    "expression, reason",
+    [
+        ("9**(9**9)", "is too large (more than 4096 bits)"),
+        ("'%999999999d' % 1", "width and precision are at most 1000"),
+        ("'%.*f' % [999999999, 1.5]", "width and precision are at most 1000"),
+        ("'ab' * 999999999", "is too large"),
+        ("(2 ** 4000) * (2 ** 4000)", "the product is too large (more than 4096 bits)"),
+        ("body.x.replace('', body.x * 400000)", "is too large"),
+        ("body.items()", "must be a JSON value, not dict_items"),
+        ("body.keys()", "must be a JSON value, not dict_keys"),
+        ("'nan' | float", "nan is not a JSON number"),
+        ("1e308 * 10", "inf is not a JSON number"),
+        ("(-8) ** 0.5", "not complex"),
+        ("2.0 ** 99999", "OverflowError"),
+        ("{1: 2}", "key must be a string"),
+    ],
+)
+def test_an_expression_beyond_its_bounds_is_a_mapping_failure_of_that_event(tmp_path: Path, expression: str, reason: str) -> None:
+    custom = load(tmp_path, {"m.yaml": MAPPING + f"  extensions: {{x: {json.dumps('= ' + expression)}}}\n"})
+    with pytest.raises(translator.ValidationError) as caught:
+        custom.translate(THING)
+    assert reason in str(caught.value)
+    [result] = list(translator.convert_stream([THING], translator=custom))
+    assert result.reason == "mapping-failed" and reason in result.problems[-1].message
+
+
+def test_an_expression_within_bounds_still_works(tmp_path: Path) -> None:
+    custom = load(tmp_path, {"m.yaml": MAPPING + "  extensions: {x: \"= '%5d|%s' % [2 ** 10, body.x * 2]\"}\n"})
+    assert custom.translate(THING, validate=False)["data"][0]["extensions"] == {"x": " 1024|abcabc"}
+
+
+def test_a_reverse_target_through_a_string_is_refused_at_load(tmp_path: Path) -> None:
+    reverse = "  $reverse: {metadata.event_name.extra: \"= 'x'\"}\n"
+    with pytest.raises(translator.MappingError, match=re.escape("goes through metadata.event_name")):
+        load(tmp_path, {"m.yaml": MAPPING + "  extensions: {n: $metadata.event_name}\n" + reverse})
+
+
+def test_no_output_ever_holds_nan() -> None:
+    for payload in (VALID, with_metadata(user_id=float("nan"))):
+        try:
+            output = translator.translate(payload)
+        except translator.ValidationError:
+            continue
+        assert not any(isinstance(v, float) and not math.isfinite(v) for v in json.loads(compact(output)).values())
