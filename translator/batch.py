@@ -571,8 +571,8 @@ def _parallel(
         pool = multiprocessing.Pool(workers, initializer=_start_worker, initargs=(settings,))
     finally:
         _WORKER = None
+    results = pool.imap(work, feed())
     try:
-        results = pool.imap(work, feed())
         while cancel is None or not cancel.is_set():
             try:  # with `cancel`, waiting wakes up now and then to look at it
                 result = results.next(0.1) if cancel is not None else next(results)
@@ -582,10 +582,27 @@ def _parallel(
                 break
             window.release()
             yield result
-        pool.close()
     finally:
         stop.set()
-        pool.terminate()
-        pool.join()
+        _wind_down(pool, results)
     if failures:
         raise failures[0]
+
+
+def _wind_down(pool: Any, results: Any, patience: float = 10.0) -> None:
+    """Stop a pool whose results are no longer wanted: the chunks in flight (a few, the window)
+    finish and are dropped, then the workers exit. `Pool.terminate` alone can deadlock here: a
+    worker still writing a large result holds the result queue's lock while terminate waits for
+    it. Only a pool that yields nothing for `patience` seconds (a worker died) is terminated."""
+    while True:
+        try:
+            results.next(patience)
+        except StopIteration:
+            pool.close()
+            break
+        except multiprocessing.TimeoutError:
+            pool.terminate()
+            break
+        except Exception:  # noqa: BLE001, S112 - a failed chunk nobody waits for any more
+            continue
+    pool.join()
