@@ -169,12 +169,13 @@ def convert_stream(
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp.
+    same input always gives the same output), ``"now"``, or a timestamp. Records are converted
+    `chunksize` at a time (or a block of lines at a time), phase by phase, as `convert_blocks` does.
     """
     converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
     units = _units(items)
     if workers == 1:
-        return (result for unit in units for result in converter.convert([unit]))
+        return (result for chunk in _chunks(units, chunksize) for result in converter.convert(chunk))
     chunks = _parallel(units, converter, settings, workers, chunksize, _results_in_worker)
     return (ConvertResult(*fields) for chunk in chunks for fields in chunk)
 
