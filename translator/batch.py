@@ -161,6 +161,7 @@ def convert_stream(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    phased: bool = False,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -169,13 +170,16 @@ def convert_stream(
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp. Records are converted
-    `chunksize` at a time (or a block of lines at a time), phase by phase, as `convert_blocks` does.
+    same input always gives the same output), ``"now"``, or a timestamp. In one process, payloads
+    given one by one are converted one by one, so a live stream never waits for a block to fill;
+    `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
+    for records already in hand (a Spark partition).
     """
     converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
     units = _units(items)
     if workers == 1:
-        return (result for chunk in _chunks(units, chunksize) for result in converter.convert(chunk))
+        groups = _chunks(units, chunksize) if phased else ([unit] for unit in units)
+        return (result for group in groups for result in converter.convert(group))
     chunks = _parallel(units, converter, settings, workers, chunksize, _results_in_worker)
     return (ConvertResult(*fields) for chunk in chunks for fields in chunk)
 

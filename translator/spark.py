@@ -338,6 +338,7 @@ def _convert(settings: _Settings, rows: Iterator[tuple[str | None, Any]], partit
         ids=settings.ids,
         send_time=settings.send_time,
         leeway=settings.leeway,
+        phased=True,
     )
 
 
