@@ -240,7 +240,6 @@ def _settings(
 
 PACKAGE = Path(__file__).resolve().parent
 _SHIPPED: set[tuple[str, str]] = set()  # (application id, workers' Python) done
-_DEPENDENCIES = "import jsonschema, jsonschema_rs, orjson, referencing, jinja2, yaml"
 
 
 def ship_package(context: SparkContext) -> None:
@@ -254,7 +253,7 @@ def ship_package(context: SparkContext) -> None:
     key = (context.applicationId, context.pythonExec)
     if key in _SHIPPED:
         return
-    context.addArchive(f"{package_archive()}#{PACKAGE.name}")  # Spark ignores it the second time
+    context.addArchive(f"{package_archive()}#{PACKAGE.name}")  # Spark ignores a second add
     if context.master.startswith("local"):
         _check_local_workers(context.pythonExec, SparkFiles.getRootDirectory())
     _SHIPPED.add(key)
@@ -285,17 +284,18 @@ def _check_local_workers(python: str, files_root: str) -> None:
     found = shutil.which(python)
     if found is not None and os.path.abspath(found) == os.path.abspath(sys.executable):
         return
-    script = f"import sys; sys.path.insert(1, {files_root!r}); {_DEPENDENCIES}; import {PACKAGE.name}.batch"
+    # The shipped copy, as a worker finds it: importing its batch module imports every dependency.
+    script = f"import sys; sys.path.insert(1, {files_root!r}); import {PACKAGE.name}.batch"
     try:
         done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=120)
-        failure = done.stderr.strip().splitlines()[-1:] if done.returncode else []
+        failure = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1] if done.returncode else None
     except (OSError, subprocess.SubprocessError) as exc:
-        failure = [str(exc)]
-    if failure:
+        failure = str(exc)
+    if failure is not None:
         raise TranslatorError(
             f"Spark's Python workers run {python!r}, which cannot import the translator's dependencies "
-            f"({failure[0]}). Set PYSPARK_PYTHON={sys.executable} (or the spark.pyspark.python setting) "
-            "before creating the SparkSession, or install the package into that Python."
+            f"({failure}). Set PYSPARK_PYTHON={sys.executable} (or the spark.pyspark.python setting) "
+            "before creating the SparkSession, or install canvas-caliper-translator into that Python."
         )
 
 
