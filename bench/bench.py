@@ -108,6 +108,7 @@ TARGETS = {
     "big_events": 1_000_000,
     "rss_mb": 300.0,
 }
+DEFAULTS = {"events": 100_000, "uniform_events": 20_000, "big_events": 1_000_000, "spark_events": 200_000, "naive_sample": 2_000}
 QUICK = {"events": 5_000, "uniform_events": 2_000, "big_events": 20_000, "spark_events": 20_000, "naive_sample": 500}
 
 
@@ -921,9 +922,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--to", default="caliper", choices=("caliper", "canvas"), help=argparse.SUPPRESS)
     parser.add_argument("--pair", help=argparse.SUPPRESS)
     return parser
-
-
-DEFAULTS = {"events": 100_000, "uniform_events": 20_000, "big_events": 1_000_000, "spark_events": 200_000, "naive_sample": 2_000}
 
 
 def say(text: str) -> None:
