@@ -294,8 +294,8 @@ def _check_local_workers(python: str, files_root: str) -> None:
     if failure is not None:
         raise TranslatorError(
             f"Spark's Python workers run {python!r}, which cannot import the translator's dependencies "
-            f"({failure}). Set PYSPARK_PYTHON={sys.executable} (or the spark.pyspark.python setting) "
-            "before creating the SparkSession, or install canvas-caliper-translator into that Python."
+            f"({failure}). Set PYSPARK_PYTHON={sys.executable} before creating the SparkSession, "
+            "or install canvas-caliper-translator into that Python."
         )
 
 
