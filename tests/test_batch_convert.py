@@ -362,6 +362,8 @@ def test_a_block_converted_phase_by_phase_gives_what_record_by_record_gives(tmp_
     one_by_one = list(convert_stream(read_records([str(file)]), translator=engine))
     phased = list(convert_stream(read_records([str(file)], lazy=True), translator=engine))  # one block of lines
     assert phased == one_by_one
+    chunked = convert_stream(read_records([str(file)]), translator=engine, phased=True, chunksize=4)  # records in hand
+    assert list(chunked) == one_by_one
     reasons = [(r.source.rsplit(":", 1)[1], r.reason) for r in phased if not r.ok]
     assert reasons == [
         ("2", "invalid-output"), ("3", "internal-error"), ("6", "malformed-json"), ("7", "invalid-input"),

@@ -1,4 +1,5 @@
-"""`translator.spark` on PySpark in local mode: nothing lost, every reason, the same output as `translate`.
+"""`translator.spark` on PySpark in local mode: nothing lost, every reason, the same output as `translate`,
+and the workers import the package the driver ships them, not the driver's (editable) install.
 
 Skipped where PySpark is absent (the `spark` extra); CI installs it, with Java 17, so it runs there.
 """
@@ -8,7 +9,10 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import os
+import re
 import sys
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +23,7 @@ import pytest
 pytest.importorskip("pyspark", reason="PySpark is not installed: pip install -e '.[dev,spark]' (needs Java 17)")
 
 from corpus import caliper_examples, canvas_examples
+from pyspark import SparkFiles
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -30,18 +35,23 @@ from translator.spark import (
     convert_dataframe,
     convert_rdd,
     convert_results,
+    package_archive,
     split_results,
 )
 from translator.validation import conforms, validate
 
 
 @pytest.fixture(scope="module")
-def spark() -> Iterator[SparkSession]:
-    """One quiet local session for the module: two cores, no UI, loopback only."""
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """One quiet local session for the module: two cores, no UI, loopback only. Its JVM, and so its
+    Python workers, start in an empty directory: from the checkout, a worker would find the
+    package there first (its path starts with its working directory), as no cluster node would."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("PYSPARK_PYTHON", sys.executable)  # the workers import this venv's translator
+        env.setenv("PYSPARK_PYTHON", sys.executable)  # the workers' Python has the dependencies
         env.setenv("PYSPARK_DRIVER_PYTHON", sys.executable)
         env.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        here = Path.cwd()
+        env.chdir(tmp_path_factory.mktemp("spark-workers"))
         session = (
             SparkSession.builder.master("local[2]")
             .appName("translator-tests")
@@ -54,6 +64,7 @@ def spark() -> Iterator[SparkSession]:
             .getOrCreate()
         )
         session.sparkContext.setLogLevel("ERROR")
+        os.chdir(here)  # the driver goes back; the JVM keeps its directory
         try:
             yield session
         finally:
@@ -198,3 +209,42 @@ def test_options_are_checked_on_the_driver(spark: SparkSession) -> None:
         convert_dataframe(df, column="n")
     with pytest.raises(TranslatorError, match="cannot read the JWKS"):
         convert_rdd(spark.sparkContext.parallelize(["{}"]), jwks="/nonexistent/jwks.json")
+
+
+def test_workers_import_the_package_the_driver_ships(spark: SparkSession) -> None:
+    """CI installs editable: the workers must not depend on the driver's checkout (its .pth)."""
+    names = zipfile.ZipFile(package_archive()).namelist()
+    assert {"__init__.py", "spark.py", "batch.py", "mapping/compiler.py"} <= set(names)
+    assert not [name for name in names if "__pycache__" in name]
+    assert any(name.startswith("_data/schemas/canvas/events/") for name in names)
+    assert any(name.startswith("_data/mappings/") and name.endswith(".yaml") for name in names)
+
+    def imported_from(_: Any) -> Iterator[tuple[str, str]]:  # nested: pickled by value, for the workers
+        import translator as package
+        from translator.resources import data_dir
+
+        yield package.__file__ or "", str(data_dir("schemas"))
+
+    context = spark.sparkContext
+    assert convert_rdd(context.parallelize([line(documented_events()[0])], 1)).first().ok  # ships it
+    shipped = Path(SparkFiles.getRootDirectory()) / "translator"
+    where = set(context.parallelize(range(2), 2).mapPartitions(imported_from).collect())
+    assert where == {(str(shipped / "__init__.py"), str(shipped / "_data" / "schemas"))}
+    assert Path(translator.__file__).parent != shipped  # the driver keeps its own install
+
+
+def test_local_workers_without_the_dependencies_fail_on_the_driver(spark: SparkSession, tmp_path: Path) -> None:
+    """What happens with PYSPARK_PYTHON unset and the venv not activated: a clear error, at once."""
+    bare = tmp_path / "bare-python"  # this Python without site-packages: no jsonschema_rs, no orjson
+    bare.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    bare.chmod(0o755)
+    context = spark.sparkContext
+    workers_python = context.pythonExec
+    context.pythonExec = str(bare)
+    try:
+        expected = rf"run '{re.escape(str(bare))}', which cannot import .*PYSPARK_PYTHON={re.escape(sys.executable)} "
+        with pytest.raises(TranslatorError, match=expected):
+            convert_rdd(context.parallelize(["{}"]))
+    finally:
+        context.pythonExec = workers_python
+    assert convert_rdd(context.parallelize([line(documented_events()[0])], 1)).first().ok  # the context still works

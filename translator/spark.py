@@ -2,9 +2,10 @@
 
 Each partition runs `convert_stream` over its rows, so Spark gives exactly what the CLI gives:
 one result per event, converted or rejected with a reason slug and the problems (see
-`translator.batch` for the reasons). Compiling the mappings takes about a second, so the
-`Translator` is built once per Python worker process and reused by every partition it runs
-(Spark reuses Python workers by default, ``spark.python.worker.reuse``).
+`translator.batch` for the reasons), and converts as the CLI does, a block of rows at a time,
+phase by phase. Compiling the mappings takes a fraction of a second, so the `Translator` is built
+once per Python worker process and reused by every partition it runs (Spark reuses Python
+workers by default, ``spark.python.worker.reuse``).
 
 A row (or RDD element) is one record: JSON text (``str``, or UTF-8 ``bytes``), a compact JWS, or
 an already parsed payload. Every row yields at least one result, so nothing is lost:
@@ -21,22 +22,36 @@ A row's source is ``part-<partition>:<n>``, its 1-based position in its partitio
 small files together, so this is not a line number), or the value of `source_column` when that is
 not null (e.g. the file path and a row id, see docs/spark.md).
 
-The executors need this package installed (see docs/spark.md); mapping directories must exist on
-every executor, and a JWKS file is read on the driver and shipped with the job.
+The package ships itself: the first call on a SparkContext adds an archive of the driver's copy
+of `translator` (its code, schemas and mappings) to the context, which Spark unpacks on every
+executor ahead of its Python path. So the executors run the driver's code whether it is installed
+normally, installed editable (whose ``.pth`` points at a checkout only the driver has), or not
+installed on the nodes at all. The executors' Python must still have the dependencies
+(`jsonschema-rs` and `orjson` are compiled; see docs/spark.md). In local mode the workers' Python is
+checked for them at once, so a wrong interpreter (``PYSPARK_PYTHON`` unset, so ``python3`` from
+``PATH``) fails the call with the fix instead of failing every task. Mapping directories must
+exist on every executor, and a JWKS file is read on the driver and shipped with the job.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 try:
-    from pyspark import RDD
+    from pyspark import RDD, SparkContext, SparkFiles
     from pyspark.sql import Column, DataFrame
     from pyspark.sql import functions as F
     from pyspark.sql.types import BinaryType, StringType, StructField, StructType
@@ -49,6 +64,7 @@ from .errors import Problem, TranslatorError
 from .io.jsontext import compact, readable
 from .io.jws import DEFAULT_LEEWAY, JwksVerifier
 from .io.readers import Record, parse_text, undecodable
+from .resources import data_dir
 
 RESULT_SCHEMA = StructType(
     [
@@ -97,6 +113,7 @@ def convert_rdd(
     function of the input, so a recomputed partition (a retried task) gives the same bytes.
     """
     settings = _settings(to, mapping_dirs, generic, ids, send_time, jwks, leeway)
+    ship_package(rdd.context)
     return rdd.mapPartitionsWithIndex(partial(_convert_items, settings))
 
 
@@ -132,8 +149,10 @@ def convert_results(
         _field(df, source_column)
         source = F.col(source_column).cast("string")
     rows = df.select(source.alias("source"), F.col(column).alias("value")).rdd
+    ship_package(rows.context)
     results = rows.mapPartitionsWithIndex(partial(_convert_rows, settings))
-    return df.sparkSession.createDataFrame(results, RESULT_SCHEMA)
+    # `_row` builds every row to the schema: Spark's per-row check would only cost time.
+    return df.sparkSession.createDataFrame(results, RESULT_SCHEMA, verifySchema=False)
 
 
 def split_results(results: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -217,6 +236,69 @@ def _settings(
     return _Settings(to, dirs, generic, ids, send_time, document, leeway)
 
 
+# -- on the driver: ship the package to the executors ------------------------------------------
+
+PACKAGE = Path(__file__).resolve().parent
+_SHIPPED: set[tuple[str, str]] = set()  # (application id, workers' Python) done
+
+
+def ship_package(context: SparkContext) -> None:
+    """Make the driver's copy of `translator` the one every executor of `context` imports.
+
+    Called by every conversion here, once per context: it adds `package_archive()` as an archive
+    unpacked to ``translator/`` in each executor's files directory, which PySpark puts ahead of
+    site-packages on its workers' path. In local mode it also checks, once, that the workers'
+    Python has the dependencies, and raises `TranslatorError` saying how to fix it if not.
+    """
+    key = (context.applicationId, context.pythonExec)
+    if key in _SHIPPED:
+        return
+    context.addArchive(f"{package_archive()}#{PACKAGE.name}")  # Spark ignores a second add
+    if context.master.startswith("local"):
+        _check_local_workers(context.pythonExec, SparkFiles.getRootDirectory())
+    _SHIPPED.add(key)
+
+
+@cache
+def package_archive() -> Path:
+    """A zip of this package as a wheel lays it out (the code, then ``_data/schemas`` and
+    ``_data/mappings``), built once per process from wherever the package is installed."""
+    folder = Path(tempfile.mkdtemp(prefix="translator-spark-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    archive = folder / f"{PACKAGE.name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for file in sorted(PACKAGE.rglob("*")):
+            inside = file.relative_to(PACKAGE)
+            if file.is_file() and not {"__pycache__", "_data"} & set(inside.parts):
+                out.write(file, inside.as_posix())
+        for name in ("schemas", "mappings"):
+            root = data_dir(name)
+            for file in sorted(root.rglob("*")):
+                if file.is_file():
+                    out.write(file, f"_data/{name}/{file.relative_to(root).as_posix()}")
+    return archive
+
+
+def _check_local_workers(python: str, files_root: str) -> None:
+    """Fail now, with the fix, when local workers would run a Python that cannot convert."""
+    found = shutil.which(python)
+    if found is not None and os.path.abspath(found) == os.path.abspath(sys.executable):
+        return
+    # The shipped copy, as a worker finds it: importing its batch module imports every dependency.
+    script = f"import sys; sys.path.insert(1, {files_root!r}); import {PACKAGE.name}.batch"
+    try:
+        done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=120)
+        failure = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1] if done.returncode else None
+    except (OSError, subprocess.SubprocessError) as exc:
+        failure = str(exc)
+    if failure is not None:
+        raise TranslatorError(
+            f"Spark's Python workers run {python!r}, which cannot import the translator's dependencies "
+            f"({failure}). Set PYSPARK_PYTHON={sys.executable} before creating the SparkSession, "
+            "or install canvas-caliper-translator into that Python."
+        )
+
+
 # -- on the executors -----------------------------------------------------------------------
 
 _TRANSLATORS: dict[tuple[tuple[str, ...], bool], Translator] = {}
@@ -256,6 +338,7 @@ def _convert(settings: _Settings, rows: Iterator[tuple[str | None, Any]], partit
         ids=settings.ids,
         send_time=settings.send_time,
         leeway=settings.leeway,
+        phased=True,
     )
 
 
@@ -318,5 +401,7 @@ __all__ = [
     "convert_dataframe",
     "convert_rdd",
     "convert_results",
+    "package_archive",
+    "ship_package",
     "split_results",
 ]
