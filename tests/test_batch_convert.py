@@ -409,6 +409,9 @@ class _Stub:
     def problems(self, payload: Any, format: str) -> list[Problem]:
         return translator.Translator.problems(self, payload, format)  # type: ignore[arg-type]
 
+    def output_problems(self, payload: Any, output: Any, to: str) -> list[Problem]:
+        return self.problems(output, to)  # its outputs come from no mapping: the full check
+
     custom_events: frozenset[str] = frozenset()
 
 

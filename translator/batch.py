@@ -161,6 +161,7 @@ def convert_stream(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    full_output_check: bool = False,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -169,9 +170,10 @@ def convert_stream(
     CPU), each building its own `Translator` from `mapping_dirs`/`generic` once; `translator` is
     for the single-process case. `jwks` (a file or a parsed JWKS) verifies signed payloads.
     `send_time` is the Caliper envelope's `sendTime`: ``"event"`` (the Canvas `event_time`, so the
-    same input always gives the same output), ``"now"``, or a timestamp.
+    same input always gives the same output), ``"now"``, or a timestamp. `full_output_check` checks
+    every whole output even where the mapping is proven to conform (`Translator`).
     """
-    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, full_output_check)
     units = _units(items)
     if workers == 1:
         return (result for unit in units for result in converter.convert([unit]))
@@ -192,12 +194,13 @@ def convert_blocks(
     send_time: SendTime = "event",
     leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
+    full_output_check: bool = False,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
     and several workers, the workers also decode and parse, and the calling process only moves
     bytes: what lets several processes outrun one when the output goes straight to a file."""
-    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway)
+    converter, settings, workers = _prepare(to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, full_output_check)
     units = _units(items)
     if workers == 1:
         return (converter.block(chunk) for chunk in _chunks(units, chunksize))
@@ -214,6 +217,7 @@ def _prepare(
     ids: IdStyle,
     send_time: SendTime,
     leeway: float,
+    full_output_check: bool = False,
 ) -> tuple[_Converter, tuple[Any, ...], int]:
     """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
@@ -223,7 +227,7 @@ def _prepare(
         raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
     dirs = [str(d) for d in mapping_dirs or ()]
     jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, full_output_check)
     return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
@@ -297,13 +301,15 @@ class _Converter:
         to: Target,
         ids: IdStyle,
         send_time: SendTime,
+        full_output_check: bool = False,
         translator: Translator | None = None,
     ) -> _Converter:
         if isinstance(jwks, str):
             verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway)
         else:
             verifier = JwksVerifier(jwks, leeway=leeway) if jwks is not None else None
-        return cls(translator or Translator(dirs, generic=generic), verifier, to, ids, send_time)
+        translator = translator or Translator(dirs, generic=generic, full_output_check=full_output_check)
+        return cls(translator, verifier, to, ids, send_time)
 
     def convert(self, units: Iterable[Record | Lines]) -> list[ConvertResult]:
         """The results of `units`, in order, worked out phase by phase: every input checked, then
@@ -374,7 +380,7 @@ class _Converter:
         """Phase 3: the output checked; the job's result."""
         if job.result is not None:
             return job.result
-        output_problems = self.translator.problems(job.output, self.to)
+        output_problems = self.translator.output_problems(job.item.payload, job.output, self.to)
         job.kind = job.kind or event_type(job.output)
         if not conforms(output_problems):
             return job.reject("invalid-output", [*job.problems, *output_problems])

@@ -248,6 +248,12 @@ def _convert_command(commands: Any) -> None:
         help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
         "the default), now, or a timestamp",
     )
+    parser.add_argument(
+        "--paranoid",
+        action="store_true",
+        help="check every whole output, even of event types whose mapping is proven to give conforming "
+        "output (same verdicts, slower)",
+    )
     _add_inputs(parser)
     parser.set_defaults(run=_convert)
 
@@ -287,6 +293,7 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
         ids=args.ids,
         send_time=args.send_time,
         leeway=args.jwt_leeway,
+        full_output_check=args.paranoid,
     )
     report = Report()
     progress = _Progress(streams.stderr)

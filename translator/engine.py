@@ -19,6 +19,7 @@ from .ids import caliper_time, shard_of
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
+from .plan import ForwardPlan
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -73,14 +74,20 @@ class Translator:
     """Compiles the shipped mappings (plus `mapping_dirs`) once; translate any number of events.
 
     `generic=False` turns off the lossless generic form for Canvas event types that have no
-    Caliper mapping; they then raise `UnsupportedEventError`.
+    Caliper mapping; they then raise `UnsupportedEventError`. A Canvas event type whose mapping
+    is proven to give conforming output (`mapping/proof.py`) has only its computed leaves checked;
+    `full_output_check=True` checks every whole output instead (same verdicts, slower).
     """
 
-    def __init__(self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True) -> None:
+    def __init__(
+        self, mapping_dirs: Iterable[Path | str] | None = None, *, generic: bool = True, full_output_check: bool = False
+    ) -> None:
         self.catalog: Catalog = load_catalog(mapping_dirs or ())
         self.generic = generic
+        self.full_output_check = full_output_check
         # Event names only a user mapping knows: their Canvas body has no shipped schema.
         self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
+        self._plans: dict[str, ForwardPlan | None] = {}
 
     # -- public API -----------------------------------------------------------------------
     def translate(
@@ -93,6 +100,9 @@ class Translator:
         send_time: str | None = None,
     ) -> dict[str, Any]:
         """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
+        plan = self.plan_of(payload) if to == "caliper" else None
+        if plan is not None and ids in ("global", "local"):
+            return self._translate_planned(plan, payload, validate, send_time)
         if detect_format(payload) == "caliper" and len(events := _caliper_events(payload)) != 1:
             raise TranslatorError(f"the envelope holds {len(events)} events; translate() converts one, use translate_all()")
         return next(self.translate_all(payload, to, validate=validate, ids=ids, send_time=send_time))
@@ -144,6 +154,39 @@ class Translator:
             raise TranslatorError(f"the envelope holds {len(events)} events; convert them one by one")
         return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "")
 
+    def plan_of(self, payload: Any) -> ForwardPlan | None:
+        """The plan for a Canvas event of a documented type that a mapping covers, else None."""
+        if type(payload) is not dict or "metadata" not in payload or "body" not in payload:
+            return None
+        metadata = payload["metadata"]
+        name = metadata.get("event_name") if type(metadata) is dict else None
+        if type(name) is not str:
+            return None
+        try:
+            return self._plans[name]
+        except KeyError:
+            pass
+        if name not in canvas_event_names():
+            return None  # not cached: the names an input may carry are unbounded
+        mapping = self.catalog.forward(name, generic=self.generic)
+        plan = self._plans[name] = ForwardPlan(name, mapping, full_output_check=self.full_output_check) if mapping else None
+        return plan
+
+    def _translate_planned(self, plan: ForwardPlan, payload: dict[str, Any], validate: bool, send_time: str | None) -> dict[str, Any]:
+        """`translate` of a Canvas event to Caliper through its plan: the same checks and output."""
+        if validate and not conforms(problems := plan.input_problems(payload)):
+            raise ValidationError("input is not a conforming canvas event", problems)
+        output = self._envelope(payload, plan.mapping, send_time)
+        if validate and not conforms(problems := plan.output_problems(output)):
+            raise ValidationError("output is not a conforming caliper event", problems)
+        return output
+
+    def output_problems(self, payload: Any, output: Any, to: Target) -> list[Problem]:
+        """The accept-path check of `output`, converted from the conforming `payload`: through the
+        payload's plan when it has one (the batch's path), else `problems`."""
+        plan = self.plan_of(payload) if to == "caliper" and output is not payload else None
+        return plan.output_problems(output) if plan is not None else self.problems(output, to)
+
     def problems(self, payload: Any, format: str) -> list[Problem]:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
         unsaid; use `translator.validate` for those), every problem when it does not."""
@@ -159,7 +202,7 @@ class Translator:
 
     # -- directions -----------------------------------------------------------------------
     def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:
-        metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
+        metadata = payload.get("metadata") or {}
         event_name = metadata.get("event_name")
         mapping = self.catalog.forward(str(event_name), generic=self.generic)
         if mapping is None:
@@ -167,6 +210,10 @@ class Translator:
                 f"no Caliper mapping for Canvas event {event_name!r} and the generic form is off; "
                 "add a mapping (see mappings/README.md) or enable generic forms"
             )
+        return self._envelope(payload, mapping, send_time)
+
+    def _envelope(self, payload: dict[str, Any], mapping: CompiledMapping, send_time: str | None) -> dict[str, Any]:
+        metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
         host = canvas_host(metadata)
         if host is None:
             raise ValidationError(

@@ -184,7 +184,7 @@ class Expression:
     """One compiled expression: `python` (source over the variables `v`, referring to `names`),
     callable on its own for the places that evaluate one expression at a time."""
 
-    __slots__ = ("source", "python", "names", "_function")
+    __slots__ = ("source", "python", "names", "tree", "_function")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -196,8 +196,9 @@ class Expression:
         if len(body) != 1 or not isinstance(body[0], j.Output) or len(body[0].nodes) != 1:
             raise ExpressionError(f"expression {source!r} is not a single expression")
         generator = _Generator()
+        self.tree = body[0].nodes[0]  # the parsed expression, for the load-time proof (mapping/proof.py)
         try:
-            self.python = generator.source(body[0].nodes[0])
+            self.python = generator.source(self.tree)
         except ExpressionError as exc:
             raise ExpressionError(f"expression {source!r} does not compile: {exc}") from None
         self.names = {**RUNTIME, **generator.constants}
