@@ -58,7 +58,7 @@ class CompiledMapping:
     compiled: Callable[[dict[str, Any], Scope], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "compiled", generate(self.template, "build_" + re.sub(r"\W", "_", self.canvas_event)))
+        object.__setattr__(self, "compiled", generate(self.template, "build_" + re.sub(r"\W", "_", self.canvas_event), self.vars))
 
     @property
     def caliper_type(self) -> str | None:
