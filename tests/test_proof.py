@@ -240,3 +240,16 @@ def test_the_plan_is_only_for_documented_event_types() -> None:
     assert PROVEN.plan_of({"metadata": {"event_name": "not_a_canvas_event"}, "body": {}}) is None
     assert PROVEN.plan_of({"metadata": [], "body": {}}) is None
     assert json.dumps(sorted(PROVEN._plans)) == json.dumps(sorted(set(PROVEN._plans) & canvas_event_names()))
+
+
+def test_the_reverse_index_picks_what_the_catalog_picks() -> None:
+    from corpus import caliper_examples
+    from translator.plan import ReverseIndex
+
+    index = ReverseIndex(PROVEN.catalog)
+    events = [e for example in caliper_examples() for e in (example.payload.get("data") or [example.payload])]
+    events += [PROVEN.translate(example.payload, "caliper")["data"][0] for example in canvas_examples() if outcome(PROVEN, example.payload)[0] == "ok"]
+    events += [{**events[0], "type": 5}, {**events[0], "action": {"a": 1}}, {"type": "MediaEvent", "action": "Paused"}, {}]
+    assert len(events) > 150
+    for event in events:
+        assert index.reverse(event) is PROVEN.catalog.reverse(event)

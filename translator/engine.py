@@ -19,7 +19,7 @@ from .ids import caliper_time, shard_of
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
-from .plan import ForwardPlan
+from .plan import ForwardPlan, ReverseIndex
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -88,6 +88,7 @@ class Translator:
         # Event names only a user mapping knows: their Canvas body has no shipped schema.
         self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
         self._plans: dict[str, ForwardPlan | None] = {}
+        self._reverse = ReverseIndex(self.catalog)
 
     # -- public API -----------------------------------------------------------------------
     def translate(
@@ -231,7 +232,7 @@ class Translator:
     def _to_canvas(self, event: Any, ids: IdStyle, prefix: str) -> dict[str, Any]:
         if not isinstance(event, dict):
             raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
-        mapping = self.catalog.reverse(event)
+        mapping = self._reverse.reverse(event)
         if mapping is None:
             object_type = event.get("object", {}).get("type") if isinstance(event.get("object"), dict) else None
             raise UnsupportedEventError(

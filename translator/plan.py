@@ -16,7 +16,7 @@ from typing import Any
 from .errors import Problem
 from .formats.canvas import METADATA_ID, _event_schema, body_schema_id
 from .formats.caliper import _envelope_of
-from .mapping.catalog import CompiledMapping
+from .mapping.catalog import Catalog, CompiledMapping
 from .mapping.proof import Location, Proof, prove_forward
 from .schema_store import Compiled, _rs, schema_store
 from .validation import accept_problems
@@ -106,3 +106,37 @@ def _leaf_checker(event_name: str, checks: list[LeafCheck]) -> Callable[[dict[st
 
 
 _CHECK = object()  # the key of a leaf's check in `_leaf_checker`'s tree of pointers
+
+
+class ReverseIndex:
+    """`Catalog.reverse` with the mappings to try narrowed by the event's type and action first.
+
+    The catalog tries its mappings in order of specificity until one fits; a mapping whose type
+    or action is a literal cannot fit an event with another, so for each (type, action) the
+    mappings that can fit are listed once, in the same order, and the first that fits is the
+    catalog's answer."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.ordered = list(catalog._reverse)
+        self.pairs = {(m.constraints.get(("type",)), m.constraints.get(("action",))) for m in self.ordered}
+        self.by_pair: dict[tuple[Any, Any], list[CompiledMapping]] = {}
+
+    def reverse(self, event: dict[str, Any]) -> CompiledMapping | None:
+        key = (event.get("type"), event.get("action"))
+        named = type(key[0]) is str and type(key[1]) is str and key in self.pairs
+        candidates = self.by_pair.get(key) if named else None
+        if candidates is None:
+            candidates = [m for m in self.ordered if _may_fit(m, *key)]
+            if named:  # only pairs some mapping names: the cache stays bounded
+                self.by_pair[key] = candidates
+        for mapping in candidates:
+            if self.catalog._satisfies(event, mapping.constraints):
+                return mapping
+        return None
+
+
+def _may_fit(mapping: CompiledMapping, type_name: Any, action: Any) -> bool:
+    constraints = mapping.constraints
+    wanted_type, wanted_action = constraints.get(("type",), type_name), constraints.get(("action",), action)
+    return (type(wanted_type) is not str or wanted_type == type_name) and (type(wanted_action) is not str or wanted_action == action)
