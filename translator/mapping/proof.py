@@ -324,8 +324,13 @@ class Prover:
             if name == "caliper_role" and len(args) == 1:
                 return _role_guarantee("", Facts())
             return None
-        if isinstance(tree, j.CondExpr) and (tree.expr2 is None or (isinstance(tree.expr2, j.Const) and tree.expr2.value is None)):
-            return self.expression_facts(tree.expr1)  # None writes nothing
+        if isinstance(tree, j.CondExpr):  # a None branch writes nothing
+            branches = [b for b in (tree.expr1, tree.expr2) if b is not None and not (isinstance(b, j.Const) and b.value is None)]
+            return self._either([self.expression_facts(b) for b in branches])
+        if isinstance(tree, j.Or):  # the left value when truthy, else the right one
+            return self._either([self.expression_facts(tree.left), self.expression_facts(tree.right)])
+        if (paths := _path_of(tree)) and len(paths) == 1:  # an input value (None writes nothing)
+            return self.input_facts(next(iter(paths)))
         if isinstance(tree, j.Concat) and tree.nodes:
             head = self.expression_facts(tree.nodes[0])
             if head is None or f"{CANVAS_CALIPER_DEFS}#/$defs/canvasUrn" not in head.locations:
@@ -340,6 +345,19 @@ class Prover:
                     return None
             return head if _CANVAS_URN.fullmatch(shape) else None
         return None
+
+    @staticmethod
+    def _either(found: list[Facts | None]) -> Facts | None:
+        """What is known of a value that is one of several: what all of them share (types joined)."""
+        if not found or any(f is None or f.types is None for f in found):
+            return None
+        known: list[Facts] = found  # type: ignore[assignment]
+        if len(known) == 1:
+            return known[0]
+        return Facts(frozenset().union(*(f.types for f in known)),  # type: ignore[misc]
+                     frozenset.intersection(*(f.locations for f in known)), frozenset.intersection(*(f.patterns for f in known)),
+                     None, None if any(f.max_length is None for f in known) else max(f.max_length for f in known),  # type: ignore[type-var]
+                     min(f.min_length for f in known))  # fmt: skip
 
     def _segment(self, tree: Any) -> bool | None:
         """True when every value of `tree` is a URN segment (no whitespace, no colon, not empty)."""
