@@ -541,7 +541,7 @@ class Prover:
     def _prove_container(self, node: Obj | Seq, location: Location, at: Pointer | None) -> None:
         outer = self.known
         if isinstance(node, Obj) and node.when is not None:
-            self.known = outer | _guarded_paths(node.when)
+            self.known = outer | _guarded_paths(node.when, self._table)
         try:
             self._prove_keywords(node, location, at)
         finally:
@@ -785,7 +785,7 @@ def _never_none(tree: Any) -> bool:
     return isinstance(tree, j.Filter) and tree.name in ("string", "int", "float", "length", "join", "lower", "upper")
 
 
-def _guarded_paths(guard: Copy | Expr) -> frozenset[tuple[str, ...]]:
+def _guarded_paths(guard: Copy | Expr, table: Callable[[Any], Any]) -> frozenset[tuple[str, ...]]:
     """Input paths that are not null whenever `guard` holds (`$when: $metadata.user_id`, or an
     expression joining `x.get('k') is not none`, `x.k == 'literal'`, `x.get('k') in vars.y` with `and`)."""
     if isinstance(guard, Copy):
@@ -802,8 +802,8 @@ def _guarded_paths(guard: Copy | Expr) -> frozenset[tuple[str, ...]]:
             operand = node.ops[0]
             if operand.op == "eq" and isinstance(operand.expr, j.Const) and operand.expr.value is not None:
                 found.update(_path_of(node.expr))
-            elif operand.op == "in" and isinstance(operand.expr, j.Getattr):  # a key of a table in vars
-                found.update(_path_of(node.expr))
+            elif operand.op == "in" and isinstance(keys := table(operand.expr), dict) and None not in keys:
+                found.update(_path_of(node.expr))  # a key of a table in vars, which has no null key
     return frozenset(found)
 
 
