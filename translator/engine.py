@@ -88,7 +88,7 @@ class Translator:
         # Event names only a user mapping knows: their Canvas body has no shipped schema.
         self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
         self._plans: dict[str, ForwardPlan | None] = {}
-        self._reverse = ReverseIndex(self.catalog)
+        self._reverse = ReverseIndex(self.catalog)  # both remade if `catalog` is replaced
 
     # -- public API -----------------------------------------------------------------------
     def translate(
@@ -163,6 +163,7 @@ class Translator:
         name = metadata.get("event_name") if type(metadata) is dict else None
         if type(name) is not str:
             return None
+        self._follow_catalog()
         try:
             return self._plans[name]
         except KeyError:
@@ -172,6 +173,11 @@ class Translator:
         mapping = self.catalog.forward(name, generic=self.generic)
         plan = self._plans[name] = ForwardPlan(name, mapping, full_output_check=self.full_output_check) if mapping else None
         return plan
+
+    def _follow_catalog(self) -> None:
+        """Plans and the reverse index belong to one catalog: remade when `catalog` is replaced."""
+        if self._reverse.catalog is not self.catalog:
+            self._plans, self._reverse = {}, ReverseIndex(self.catalog)
 
     def _translate_planned(self, plan: ForwardPlan, payload: dict[str, Any], validate: bool, send_time: str | None) -> dict[str, Any]:
         """`translate` of a Canvas event to Caliper through its plan: the same checks and output."""
@@ -232,6 +238,7 @@ class Translator:
     def _to_canvas(self, event: Any, ids: IdStyle, prefix: str) -> dict[str, Any]:
         if not isinstance(event, dict):
             raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
+        self._follow_catalog()
         mapping = self._reverse.reverse(event)
         if mapping is None:
             object_type = event.get("object", {}).get("type") if isinstance(event.get("object"), dict) else None

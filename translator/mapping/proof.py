@@ -50,10 +50,10 @@ CANVAS_CALIPER_DEFS = schema_id("caliper/canvas/defs.json")
 CANVAS_ID_PATTERN = "^[0-9]{1,20}$"
 URN_PREFIX = "urn:instructure:canvas:"
 _URN_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_/]*")
-# A pattern of one character class over letters, digits, `_` and `-`, repeated at least once:
-# every string it accepts is a URN segment (no whitespace, no colon).
-_SEGMENT = re.compile(r"[^\s:]+")
+_SEGMENT = re.compile(r"[^\s:]+")  # a URN segment: no whitespace, no colon, not empty
 _CANVAS_URN = re.compile(r"urn:instructure:canvas:[A-Za-z][A-Za-z0-9_/]*(:[^\s:]+)+")
+# A pattern of one character class over letters, digits, `_` and `-`, repeated at least once:
+# every string it accepts is a URN segment.
 _TOKEN_PATTERN = re.compile(r"\^\[((?:A-Z|a-z|0-9|[A-Za-z0-9_-])+)\](?:\{[1-9][0-9]*(?:,[0-9]*)?\}|\+)\$")
 
 
@@ -82,7 +82,7 @@ class Facts:
         if not self.may_be("string"):
             return True
         if self.enum is not None:
-            return all(isinstance(v, str) and _TOKEN_PATTERN.fullmatch(f"^[{re.escape(v)}]+$") is not None for v in self.enum)
+            return all(not isinstance(v, str) or _SEGMENT.fullmatch(v) is not None for v in self.enum)
         return any(_token_class(p) for p in self.patterns)
 
 
@@ -221,7 +221,7 @@ class Prover:
                     continue
                 if key in schema.get("properties", {}):
                     following.append(self.join(location, "properties", key))
-                elif isinstance(schema.get("additionalProperties"), dict):
+                elif isinstance(schema.get("additionalProperties"), dict) and not schema.get("patternProperties"):
                     following.append(self.join(location, "additionalProperties"))
             locations = following
         return self._facts_of(self._conjuncts(locations))
@@ -434,12 +434,8 @@ class Prover:
                 return True
             values = self.expression_values(node)
             return values is not None and None not in values
-        if isinstance(node, Obj):
-            return node.when is None and any(self.present(child) for _, child in node.items)
-        if isinstance(node, Seq):
-            return any(self.present(child) for child in node.items)
-        if isinstance(node, First):
-            return any(self.present(child) for child in node.alternatives)
+        if isinstance(node, (Obj, Seq, First)):
+            return not (isinstance(node, Obj) and node.when is not None) and any(self.present(c) for c in _children(node))
         return False
 
     def possible(self, node: Node | Runtime) -> bool:
@@ -449,12 +445,8 @@ class Prover:
         if isinstance(node, Expr):
             values = self.expression_values(node)
             return values is None or any(v is not None for v in values)
-        if isinstance(node, Obj):
-            return any(self.possible(child) for _, child in node.items)
-        if isinstance(node, Seq):
-            return any(self.possible(child) for child in node.items)
-        if isinstance(node, First):
-            return any(self.possible(child) for child in node.alternatives)
+        if isinstance(node, (Obj, Seq, First)):
+            return any(self.possible(child) for child in _children(node))
         return True
 
     def marked(self, node: Node | Runtime) -> bool:
@@ -724,7 +716,7 @@ class Prover:
         if keyword == "allOf":
             return all(self.implied(facts, self.join(location, "allOf", i)) for i in range(len(value)))
         if keyword == "if":
-            decided = self._decide_facts(facts, self.join(location, "if"))
+            decided = self.decide(Runtime("facts", facts), self.join(location, "if"))
             return all(
                 self.implied(facts, self.join(location, branch))
                 for branch in ("then", "else")
@@ -755,17 +747,6 @@ class Prover:
         if keyword in _ARRAY_KEYWORDS:
             return not facts.may_be("array")
         return False
-
-    def _decide_facts(self, facts: Facts, location: Location) -> Maybe:
-        schema = self.schema(location)
-        if not isinstance(schema, dict):
-            return bool(schema)
-        result: Maybe = True
-        for keyword, value in schema.items():
-            if keyword in _IGNORED:
-                continue
-            result = _both(result, self._decide_keyword(Runtime("facts", facts), keyword, value, location))
-        return result
 
 
 # Helpers that return a string or raise, never None.
@@ -833,6 +814,12 @@ def _has_marker(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_marker(v) for v in value)
     return isinstance(value, str) and value.startswith(URN_PREFIX)
+
+
+def _children(node: Obj | Seq | First) -> tuple[Node, ...]:
+    if isinstance(node, Obj):
+        return tuple(child for _, child in node.items)
+    return node.items if isinstance(node, Seq) else node.alternatives
 
 
 def _both(a: Maybe, b: Maybe) -> Maybe:
