@@ -252,3 +252,20 @@ def test_the_reverse_index_picks_what_the_catalog_picks() -> None:
     assert len(events) > 150
     for event in events:
         assert index.reverse(event) is PROVEN.catalog.reverse(event)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=variants())
+def test_the_generated_code_builds_what_the_tree_builds_on_variants(payload: dict[str, Any]) -> None:
+    """The mapping code (expressions on locals, converters inline) against the node tree, the
+    reference the code is generated from, on generated events as tests/test_codegen.py does on
+    the corpus."""
+    from translator.engine import canvas_host
+    from translator.ids import shard_of
+
+    metadata, body = payload["metadata"], payload["body"]
+    mapping = PROVEN.mapping_for(metadata["event_name"])
+    assert mapping is not None
+    scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
+    ctx = {"metadata": metadata, "body": body, "host": canvas_host(metadata), "shard": scope.shard, "vars": mapping.vars}
+    assert compact(mapping.compiled(ctx, scope)) == compact(mapping.template.build(ctx, scope, ()))
