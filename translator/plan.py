@@ -56,7 +56,8 @@ class ForwardPlan:
         else:
             data = envelope.get("data")
             item = data[0] if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict) else None
-            route = self.routes.get(item.get("type")) if item is not None else None  # type: ignore[arg-type]
+            type_name = item.get("type") if item is not None else None
+            route = self.routes.get(type_name) if type(type_name) is str else None
             if route is not None and route.fast is not None and route.fast.is_valid(envelope):
                 return []
         return accept_problems(envelope, "caliper")
@@ -96,7 +97,6 @@ def _leaf_checker(event_name: str, checks: list[LeafCheck]) -> Callable[[dict[st
             else:
                 lines.append("    " * depth + f"{name} = {var}.get({key!r}) if type({var}) is dict else None")
             lines.append("    " * depth + f"if {name} is not None:")
-            lines.append("    " * (depth + 1) + "pass")
             emit(child, name, depth + 1)
 
     emit(tree, "value0", 1)
@@ -119,7 +119,8 @@ class ReverseIndex:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.ordered = list(catalog._reverse)
-        self.pairs = {(m.constraints.get(("type",)), m.constraints.get(("action",))) for m in self.ordered}
+        literals = ((m.constraints.get(("type",)), m.constraints.get(("action",))) for m in self.ordered)
+        self.pairs = {(t, a) for t, a in literals if type(t) is str and type(a) is str}
         self.by_pair: dict[tuple[Any, Any], list[CompiledMapping]] = {}
 
     def reverse(self, event: dict[str, Any]) -> CompiledMapping | None:
