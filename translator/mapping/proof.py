@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 from urllib.parse import urljoin
 
@@ -34,6 +35,7 @@ from ..schema_store import SchemaStore, schema_id
 from .nodes import OMIT, Const, Copy, Expr, First, Node, Obj, Pointer, Seq
 
 Location = str  # "<schema $id>#<JSON pointer>"
+_SCHEMAS: dict[tuple[Any, Location], Any] = {}  # (store root, location) -> the schema there; schemas never change
 Maybe = bool | None  # a decision: True, False, or cannot tell
 
 _IGNORED = frozenset({"description", "title", "$comment", "examples", "default", "$schema", "$id", "$defs",
@@ -182,18 +184,22 @@ class Prover:
 
     # -- schemas ------------------------------------------------------------------------
     def schema(self, location: Location) -> Any:
-        uri, _, pointer = location.partition("#")
-        value = self.store.registry.contents(uri)
-        for part in pointer.split("/")[1:]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            value = value[int(part)] if isinstance(value, list) else value[part]
-        return value
+        key = (self.store.root, location)
+        if key not in _SCHEMAS:
+            uri, _, pointer = location.partition("#")
+            value = self.store.registry.contents(uri)
+            for part in pointer.split("/")[1:]:
+                part = part.replace("~1", "/").replace("~0", "~")
+                value = value[int(part)] if isinstance(value, list) else value[part]
+            _SCHEMAS[key] = value
+        return _SCHEMAS[key]
 
     @staticmethod
     def join(location: Location, *keys: str | int) -> Location:
         return location + "".join("/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys)
 
     @staticmethod
+    @cache
     def deref(location: Location, ref: str) -> Location:
         target = urljoin(location.partition("#")[0], ref)
         return target if "#" in target else target + "#"
