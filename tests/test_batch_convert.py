@@ -413,6 +413,9 @@ class _Stub:
     def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
         return translator.Translator.problems(self, payload, format, output=output)  # type: ignore[arg-type]
 
+    def output_problems(self, payload: Any, output: Any, to: str) -> list[Problem]:
+        return self.problems(output, to)  # its outputs come from no mapping: the full check
+
     custom_events: frozenset[str] = frozenset()
     strict = False
 

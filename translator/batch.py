@@ -174,6 +174,7 @@ def convert_stream(
     strict: bool = False,
     canvas_host: str | None = None,
     phased: bool = False,
+    full_output_check: bool = False,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -189,10 +190,11 @@ def convert_stream(
     instance of system-generated events that carry no host (see `Translator`). In one process, payloads
     given one by one are converted one by one, so a live stream never waits for a block to fill;
     `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
-    for records already in hand (a Spark partition).
+    for records already in hand (a Spark partition). `full_output_check` checks every whole output
+    even where the mapping is proven to conform (`Translator`).
     """
     converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host, full_output_check
     )
     units = _units(items)
     if workers == 1:
@@ -219,6 +221,7 @@ def convert_blocks(
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     strict: bool = False,
     canvas_host: str | None = None,
+    full_output_check: bool = False,
     cancel: threading.Event | None = None,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
@@ -229,7 +232,7 @@ def convert_blocks(
     Once `cancel` is set, no more is read: on one process the records read are still converted;
     on several, blocks not yet handed back are dropped. Either way every block yielded is whole."""
     converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host
+        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host, full_output_check
     )
     units = _until(_units(items), cancel)
     if workers == 1:
@@ -261,6 +264,7 @@ def _prepare(
     max_token_bytes: int,
     strict: bool,
     canvas_host: str | None,
+    full_output_check: bool,
 ) -> tuple[_Converter, tuple[Any, ...], int]:
     """The converter of this process, the settings a worker builds its own from, the worker count."""
     if to not in ("caliper", "canvas"):
@@ -273,7 +277,7 @@ def _prepare(
     checks = (tuple(issuers) if issuers is not None else None, max_token_bytes)
     if translator is not None and translator.strict != strict:
         raise TranslatorError("pass strict to the Translator or to the conversion, not both differently")
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks, strict, canvas_host)
+    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks, strict, canvas_host, full_output_check)
     return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
 
 
@@ -356,6 +360,7 @@ class _Converter:
         checks: tuple[tuple[str, ...] | None, int] = (DEFAULT_ISSUERS, DEFAULT_MAX_TOKEN_BYTES),
         strict: bool = False,
         canvas_host: str | None = None,
+        full_output_check: bool = False,
         translator: Translator | None = None,
     ) -> _Converter:
         issuers, max_bytes = checks
@@ -365,7 +370,10 @@ class _Converter:
             verifier = JwksVerifier(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
         else:
             verifier = None
-        return cls(translator or Translator(dirs, generic=generic, strict=strict, canvas_host=canvas_host), verifier, to, ids, send_time)
+        translator = translator or Translator(
+            dirs, generic=generic, strict=strict, canvas_host=canvas_host, full_output_check=full_output_check
+        )
+        return cls(translator, verifier, to, ids, send_time)
 
     def convert(self, units: Iterable[Record | Lines], drift: Drift | None = None) -> list[ConvertResult]:
         """The results of `units`, in order, worked out phase by phase: every input checked, then
@@ -448,7 +456,7 @@ class _Converter:
         """Phase 3: the output checked; the job's result."""
         if job.result is not None:
             return job.result
-        output_problems = self.translator.problems(job.output, self.to, output=True)
+        output_problems = self.translator.output_problems(job.item.payload, job.output, self.to)
         if self.drift is not None and job.source_format == "caliper":
             self._drift_of_caliper(job, output_problems)
         job.kind = job.kind or event_type(job.output)

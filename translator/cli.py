@@ -352,6 +352,12 @@ def _convert_command(commands: Any) -> None:
         help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
         "the default), now, or a timestamp",
     )
+    parser.add_argument(
+        "--paranoid",
+        action="store_true",
+        help="check every whole output, even of event types whose mapping is proven to give conforming "
+        "output (same verdicts, slower)",
+    )
     _add_strict_option(parser)
     parser.add_argument(
         "--canvas-host",
@@ -409,6 +415,7 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
         strict=args.strict,
         canvas_host=args.canvas_host,
         cancel=interruption.event,
+        full_output_check=args.paranoid,
     )
     report = Report()
     progress = _Progress(streams.stderr)

@@ -22,6 +22,7 @@ from .io.jsontext import non_finite_problem
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
+from .plan import ForwardPlan
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -99,7 +100,9 @@ class Translator:
     `generic=False` turns off the lossless generic form for Canvas event types that have no
     Caliper mapping; they then raise `UnsupportedEventError`. `strict=True` rejects what is
     otherwise a warning: a Canvas event type no schema knows (`unknown-event`), an unknown field
-    (`unknown-field`).
+    (`unknown-field`). A Canvas event type whose mapping is proven to give conforming output
+    (`mapping/proof.py`) has only its computed leaves checked; `full_output_check=True` checks
+    every whole output instead (same verdicts, slower).
     """
 
     def __init__(
@@ -109,14 +112,18 @@ class Translator:
         generic: bool = True,
         strict: bool = False,
         canvas_host: str | None = None,
+        full_output_check: bool = False,
     ) -> None:
         self.catalog: Catalog = load_catalog(mapping_dirs or ())
         self.generic = generic
         self.strict = strict
         # The host of system-generated events that name none (no hostname, no domain in the LTI guid).
         self.canvas_host = canvas_host
+        self.full_output_check = full_output_check
         # Event names only a user mapping knows: their Canvas body has no shipped schema.
         self.custom_events = frozenset(self.catalog.by_event) - canvas_event_names()
+        self._plans: dict[str, ForwardPlan | None] = {}
+        self._plans_of = self.catalog  # the plans are remade if `catalog` is replaced
 
     # -- public API -----------------------------------------------------------------------
     def translate(
@@ -129,6 +136,9 @@ class Translator:
         send_time: str | None = None,
     ) -> dict[str, Any]:
         """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
+        plan = self.plan_of(payload) if to == "caliper" else None
+        if plan is not None and ids in ("canvas", "global", "local"):
+            return self._translate_planned(plan, payload, validate, send_time)
         if detect_format(payload) == "caliper" and len(events := _caliper_events(payload)) != 1:
             raise TranslatorError(f"the envelope holds {len(events)} events; translate() converts one, use translate_all()")
         return next(self.translate_all(payload, to, validate=validate, ids=ids, send_time=send_time))
@@ -198,6 +208,50 @@ class Translator:
             raise TranslatorError(f"the envelope holds {len(events)} events; convert them one by one")
         return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "", problems)
 
+    def plan_of(self, payload: Any) -> ForwardPlan | None:
+        """The plan for a Canvas event of a documented type that a mapping covers, else None."""
+        if type(payload) is not dict or "metadata" not in payload or "body" not in payload:
+            return None
+        metadata = payload["metadata"]
+        name = metadata.get("event_name") if type(metadata) is dict else None
+        if type(name) is not str:
+            return None
+        self._follow_catalog()
+        try:
+            return self._plans[name]
+        except KeyError:
+            pass
+        if name not in canvas_event_names():
+            return None  # not cached: the names an input may carry are unbounded
+        mapping = self.catalog.forward(name, generic=self.generic)
+        plan = self._plans[name] = ForwardPlan(name, mapping, full_output_check=self.full_output_check) if mapping else None
+        return plan
+
+    def _follow_catalog(self) -> None:
+        """Plans belong to one catalog: remade when `catalog` is replaced."""
+        if self._plans_of is not self.catalog:
+            self._plans, self._plans_of = {}, self.catalog
+
+    def _translate_planned(self, plan: ForwardPlan, payload: dict[str, Any], validate: bool, send_time: str | None) -> dict[str, Any]:
+        """`translate` of a Canvas event to Caliper through its plan: the same checks and output."""
+        invalid = non_finite_problem(payload)  # checked even unvalidated: no JSON could carry it out
+        if invalid is not None:
+            raise ValidationError("input holds a number JSON cannot write", [invalid])
+        if validate:
+            problems = self.problems(payload, "canvas") if self.strict else plan.input_problems(payload)
+            if not conforms(problems):
+                raise ValidationError("input is not a conforming canvas event", problems)
+        output = self._envelope(payload, plan.mapping, send_time)
+        if validate and not conforms(problems := plan.output_problems(output)):
+            raise ValidationError("output is not a conforming caliper event", problems)
+        return output
+
+    def output_problems(self, payload: Any, output: Any, to: Target) -> list[Problem]:
+        """The accept-path check of `output`, converted from the conforming `payload`: through the
+        payload's plan when it has one (the batch's path), else `problems`."""
+        plan = self.plan_of(payload) if to == "caliper" and output is not payload else None
+        return plan.output_problems(output) if plan is not None else self.problems(output, to, output=True)
+
     def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
         unsaid but `unknown-event`; use `translator.validate` for those), every problem when it
@@ -254,6 +308,10 @@ class Translator:
                 f"no Caliper mapping for Canvas event {event_name!r} and the generic form is off; "
                 "add a mapping (see mappings/README.md) or enable generic forms"
             )
+        return self._envelope(payload, mapping, send_time)
+
+    def _envelope(self, payload: dict[str, Any], mapping: CompiledMapping, send_time: str | None) -> dict[str, Any]:
+        metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
         app = instance_iri(metadata, self.canvas_host)
         host = canvas_host(metadata) or self.canvas_host or app  # the mappings' `host`: a hostless event's instance IRI
         scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))

@@ -81,7 +81,7 @@ class CompiledMapping:
     compiled: Callable[[dict[str, Any], Scope], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "compiled", generate(self.template, "build_" + re.sub(r"\W", "_", self.canvas_event)))
+        object.__setattr__(self, "compiled", generate(self.template, "build_" + re.sub(r"\W", "_", self.canvas_event), self.vars))
 
     @property
     def caliper_type(self) -> str | None:
@@ -254,6 +254,11 @@ class Catalog:
         self._reverse = sorted(self._all(), key=lambda m: m.specificity(), reverse=True)
         # Caliper without Canvas's markers (another tool's) may only meet mappings of the user's own.
         self._reverse_custom = [m for m in self._reverse if m.origin == "custom"]
+        # The mappings that can fit a (type, action), listed once per pair some mapping names as
+        # literals: a mapping whose type or action is another literal is never tried.
+        literals = ((m.constraints.get(("type",)), m.constraints.get(("action",))) for m in self._reverse)
+        self._pairs = {(t, a) for t, a in literals if type(t) is str and type(a) is str}
+        self._by_pair: dict[tuple[Any, Any, bool], list[CompiledMapping]] = {}
         self._check_ambiguity()
 
     def _all(self) -> list[CompiledMapping]:
@@ -290,13 +295,23 @@ class Catalog:
         or `generic`) apply only when `canvas` says the event carries Canvas's markers; `custom`
         ones always."""
         lenient = []
-        for mapping in self._reverse if canvas else self._reverse_custom:
+        for mapping in self._candidates(event.get("type"), event.get("action"), canvas):
             verdict = self._satisfies(event, mapping.constraints)
             if verdict is True:
                 return [mapping]
             if verdict is UNKNOWN:
                 lenient.append(mapping)
         return lenient
+
+    def _candidates(self, type_name: Any, action: Any, canvas: bool) -> list[CompiledMapping]:
+        """The mappings in order of specificity whose literal type and action can fit."""
+        key = (type_name, action, canvas)
+        found = self._by_pair.get(key) if type(type_name) is str and type(action) is str else None
+        if found is None:
+            found = [m for m in (self._reverse if canvas else self._reverse_custom) if _may_fit(m, type_name, action)]
+            if (type_name, action) in self._pairs:  # only pairs a mapping names: the cache stays bounded
+                self._by_pair[key] = found
+        return found
 
     @staticmethod
     def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
@@ -400,3 +415,9 @@ def load_catalog(directories: Iterable[Path | str] = ()) -> Catalog:
             )
         )
     return Catalog(compiled)
+
+
+def _may_fit(mapping: CompiledMapping, type_name: Any, action: Any) -> bool:
+    constraints = mapping.constraints
+    wanted_type, wanted_action = constraints.get(("type",), type_name), constraints.get(("action",), action)
+    return (type(wanted_type) is not str or wanted_type == type_name) and (type(wanted_action) is not str or wanted_action == action)

@@ -11,18 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import ids
 from .converters import Scope
 from .expressions import ERRORS, MAX_TEXT, RUNTIME, failure
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
 
 Built = Callable[[dict[str, Any], Scope], Any]
+# The variables every build has (CompiledMapping.build), held in locals the expressions use directly.
+BOUND = {"metadata": "_metadata", "body": "_body", "host": "_host", "shard": "_shard"}
 
 
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, variables: dict[str, Any] | None) -> None:
+        self.variables = variables
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             **RUNTIME, "OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "EXPRESSION_ERRORS": ERRORS,
+            "SHARD_FACTOR": ids.SHARD_FACTOR,
         }  # fmt: skip
         self.counter = 0
         self.roots: dict[str, str] = {}
@@ -76,17 +81,17 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
         writer.emit(indent, f"if {target} is None: {target} = {default}")
         if node.converter is None:
             return
-        forward, me, where = writer.constant(node.converter.forward, "f"), writer.constant(node, "n"), writer.constant(at, "p")
         writer.emit(indent, "else:")
-        writer.emit(indent + 1, "try:")
-        writer.emit(indent + 2, f"{target} = {forward}({target}, scope)")
-        writer.emit(indent + 1, "except (ValueError, TypeError) as exc:")
-        writer.emit(indent + 2, f"raise fail_convert({me}, {target}, exc, {where}) from None")
+        _convert(writer, indent + 1, node, target, at)
     elif isinstance(node, Expr):
         me, where = writer.constant(node, "n"), writer.constant(at, "p")
-        writer.constants.update(node.expression.names)
+        if writer.variables is not None:
+            python, names = node.expression.specialised(BOUND, writer.variables)
+        else:
+            python, names = node.expression.python, node.expression.names
+        writer.constants.update(names)
         writer.emit(indent, "try:")
-        writer.emit(indent + 1, f"{target} = {node.expression.python}")
+        writer.emit(indent + 1, f"{target} = {python}")
         # a JSON value of bounded size, told at once for the commonest result, a short string
         writer.emit(indent + 1, f"if {target}.__class__ is not str or len({target}) > {MAX_TEXT}: {target} = _x_json({target})")
         writer.emit(indent, "except EXPRESSION_ERRORS as exc:")
@@ -107,9 +112,17 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
                 writer.emit(body, f"{target}[{key!r}] = {writer.constant(child.value)}")
                 continue
             value = writer.name("v")
+            if isinstance(child, Copy) and child.default is OMIT:  # a plain copy: written unless None
+                _lookup(writer, body, value, child.path)
+                writer.emit(body, f"if {value} is not None:")
+                if child.converter is not None:
+                    _convert(writer, body + 1, child, value, (*at, key))
+                writer.emit(body + 1, f"{target}[{key!r}] = {value}")
+                continue
             _node(writer, body, child, value, (*at, key))
-            writer.emit(body, f"if {value} is not OMIT: {target}[{key!r}] = {value}")
-        writer.emit(body, f"if not {target}: {target} = OMIT")
+            writer.emit(body, f"{target}[{key!r}] = {value}" if _written(child) else f"if {value} is not OMIT: {target}[{key!r}] = {value}")
+        if not _written(Obj(node.items, None, node.origin)):
+            writer.emit(body, f"if not {target}: {target} = OMIT")
     elif isinstance(node, Seq):
         writer.emit(indent, f"{target} = []")
         for index, child in enumerate(node.items):
@@ -126,14 +139,57 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
         raise TypeError(f"unknown node {node!r}")
 
 
-def generate(template: Obj, name: str = "build") -> Built:
-    """One function `(ctx, scope) -> event` equivalent to `template.build(ctx, scope, ())`."""
-    writer = _Writer()
+def _written(node: Node) -> bool:
+    """Never OMIT: a literal, a copy with a default, or a container holding one (unguarded)."""
+    if isinstance(node, Const):
+        return node.value is not OMIT
+    if isinstance(node, Copy):
+        return node.default is not OMIT
+    if isinstance(node, Obj):
+        return node.when is None and any(_written(child) for _, child in node.items)
+    if isinstance(node, Seq):
+        return any(_written(child) for child in node.items)
+    if isinstance(node, First):
+        return any(_written(child) for child in node.alternatives)
+    return False
+
+
+def _convert(writer: _Writer, indent: int, node: Copy, target: str, at: Pointer) -> None:
+    """`target = converter(target)`; a Canvas id through `urn:<kind>` or `gid` inline (the
+    converter's own arithmetic: ids.urn and ids.global_id), anything else through the converter."""
+    assert node.converter is not None
+    forward, me, where = writer.constant(node.converter.forward, "f"), writer.constant(node, "n"), writer.constant(at, "p")
+    name = node.converter.name
+    inline = name == "gid" or name.startswith("urn:")
+    if inline:
+        prefix = writer.constant(ids.URN_PREFIX + name[4:] + ":" if name != "gid" else "")
+        writer.emit(indent, f"if {target}.__class__ is int or ({target}.__class__ is str and len({target}) <= 20 and {target}.isdigit() and {target}.isascii()):")
+        writer.emit(indent + 1, f"{target} = int({target})")
+        writer.emit(indent + 1, f"{target} = {prefix} + str({target} + _lift if {target} < SHARD_FACTOR else {target})")
+        writer.emit(indent, "else:")
+        indent += 1
+    writer.emit(indent, "try:")
+    writer.emit(indent + 1, f"{target} = {forward}({target}, scope)")
+    writer.emit(indent, "except (ValueError, TypeError) as exc:")
+    writer.emit(indent + 1, f"raise fail_convert({me}, {target}, exc, {where}) from None")
+
+
+def generate(template: Obj, name: str = "build", variables: dict[str, Any] | None = None) -> Built:
+    """One function `(ctx, scope) -> event` equivalent to `template.build(ctx, scope, ())`.
+
+    With `variables` (the mapping's `vars`), `ctx` must hold metadata, body, host, shard and
+    `vars` equal to `variables` (as CompiledMapping.build makes it): expressions then read those
+    from locals and `vars.x` as a constant."""
+    writer = _Writer(variables)
     _node(writer, 1, template, "result", ())
     body = writer.lines
     writer.lines = []
     writer.emit(0, f"def {name}(ctx, scope):")
     writer.emit(1, "v = ctx  # the name the expressions' source uses for the variables")
+    writer.emit(1, "_lift = scope.shard * SHARD_FACTOR if scope.shard else 0  # a local id's offset onto the shard")
+    if variables is not None:
+        for key, local in BOUND.items():
+            writer.emit(1, f"{local} = ctx[{key!r}]")
     for key, local in writer.roots.items():
         writer.emit(1, f"{local} = ctx.get({key!r})")
         writer.emit(1, f"if not isinstance({local}, dict): {local} = {{}}")

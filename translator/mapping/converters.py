@@ -6,6 +6,7 @@ A copy with a converter stays declarative in both directions: Canvas -> Caliper 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,8 +47,24 @@ def _urn(kind: str) -> Converter:
     )
 
 
+# What `time` and `host_url` promise (mapping/proof.py relies on it): a Caliper DateTime as
+# caliper/ims/defs.json writes it, and an absolute IRI. A result that would break the promise
+# (a year before 1000, a host with whitespace) fails the mapping instead.
+_DATE_TIME = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)\.[0-9]{3}Z")
+_HOST = re.compile(r"\S+")
+
+
+def _time(value: str, scope: Scope) -> str:
+    text = ids.caliper_time(value)
+    if _DATE_TIME.fullmatch(text) is None:
+        raise ValueError(f"{text!r} is not a Caliper DateTime (YYYY-MM-DDTHH:mm:ss.SSSZ)")
+    return text
+
+
 def _host_url(host: str, scope: Scope) -> str:
     """`http://host/`; a hostless system event's instance IRI (a Canvas URN, see engine.instance_iri) as is."""
+    if not isinstance(host, str) or _HOST.fullmatch(host) is None:
+        raise ValueError(f"{host!r} is not a host name")
     return host if host.startswith("urn:") else f"http://{host}/"
 
 
@@ -59,7 +76,7 @@ def _url_host(url: str, scope: Scope) -> str:
 
 
 _FIXED = {
-    "time": Converter("time", lambda v, s: ids.caliper_time(v), lambda v, s: v),
+    "time": Converter("time", _time, lambda v, s: v),
     "role": Converter("role", lambda v, s: ids.caliper_role(v), lambda v, s: ids.canvas_role(v)),
     "host_url": Converter("host_url", _host_url, _url_host),
     "string": Converter("string", lambda v, s: str(v), lambda v, s: v),

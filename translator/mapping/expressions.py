@@ -261,6 +261,8 @@ RUNTIME: dict[str, Any] = {
     "_x_bounded": _bounded,
     "_x_json": json_result,
     **{f"_x_h_{name}": helper for name, helper in {**_WITH_VARIABLES, **_PLAIN}.items()},
+    "_x_s_urn": ids.urn,
+    "_x_s_gid": ids.global_id,
     **{f"_x_test_{name}": test for name, test in _TESTS.items()},
     **{f"_x_filter_{name}": apply for name, apply in _FILTERS.items()},
 }
@@ -273,7 +275,7 @@ class Expression:
     """One compiled expression: `python` (source over the variables `v`, referring to `names`),
     callable on its own for the places that evaluate one expression at a time."""
 
-    __slots__ = ("source", "python", "names", "_function")
+    __slots__ = ("source", "python", "names", "tree", "_function")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -285,12 +287,21 @@ class Expression:
         if len(body) != 1 or not isinstance(body[0], j.Output) or len(body[0].nodes) != 1:
             raise ExpressionError(f"expression {source!r} is not a single expression")
         generator = _Generator()
+        self.tree = body[0].nodes[0]  # the parsed expression, for the load-time proof (mapping/proof.py)
         try:
-            self.python = generator.source(body[0].nodes[0])
+            self.python = generator.source(self.tree)
         except ExpressionError as exc:
             raise ExpressionError(f"expression {source!r} does not compile: {exc}") from None
         self.names = {**RUNTIME, **generator.constants}
         self._function: Callable[[Variables], Any] | None = None  # compiled on first call: most are only inlined
+
+    def specialised(self, bound: dict[str, str], variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """Source and names for a place where the variables in `bound` are always set, held in
+        the locals it names, and `vars` is the constant `variables`: `vars.x` becomes the
+        constant itself and a bound name its local, with the same results and errors."""
+        generator = _Generator(bound, variables)
+        python = generator.source(self.tree)
+        return python, {**RUNTIME, **generator.constants}
 
     def __call__(self, variables: Variables) -> Any:
         if self._function is None:
@@ -311,7 +322,9 @@ class _Generator:
     """Python source for a Jinja expression tree. `probe` marks an operand a test looks at: there a
     missing value is `UNDEFINED` instead of an error."""
 
-    def __init__(self) -> None:
+    def __init__(self, bound: dict[str, str] | None = None, variables: dict[str, Any] | None = None) -> None:
+        self.bound = bound or {}  # variable -> the local that always holds it
+        self.variables = variables  # the constant `vars`, when known
         self.constants: dict[str, Any] = {}
         self._temporaries = itertools.count()
 
@@ -331,6 +344,8 @@ class _Generator:
         if isinstance(node, j.Name):
             return self._name(node.name, probe)
         if isinstance(node, j.Getattr):
+            if self.variables is not None and isinstance(node.node, j.Name) and node.node.name == "vars" and node.attr in self.variables:
+                return self.constant(self.variables[node.attr])  # `vars` is fixed for the mapping
             target, temp, key = self.source(node.node), self.temporary(), repr(node.attr)
             fallback = f"_x_attribute({temp}, {key}, True)" if probe else f"_x_attribute({temp}, {key})"
             return f"({temp}[{key}] if ({temp} := {target}).__class__ is dict and {key} in {temp} else {fallback})"
@@ -381,6 +396,8 @@ class _Generator:
         constants = {"true": "True", "True": "True", "false": "False", "False": "False", "none": "None", "None": "None"}
         if name in constants:
             return constants[name]
+        if name in self.bound:
+            return self.bound[name]
         if probe:
             return f"v.get({name!r}, _x_UNDEFINED)"
         return f"(v[{name!r}] if {name!r} in v else _x_undefined({repr(repr(name))}))"
@@ -405,6 +422,10 @@ class _Generator:
     def _call(self, node: j.Call) -> str:
         if isinstance(node.node, j.Name):
             name = node.node.name
+            arity = {"urn": 2, "gid": 1}.get(name)
+            if "shard" in self.bound and len(node.args) == arity and not node.kwargs and node.dyn_args is None and node.dyn_kwargs is None:
+                # urn()/gid() read only the shard of the variables: hand it over directly
+                return f"_x_s_{name}({self._arguments(node, [])}, {self.bound['shard']})"
             if name in _WITH_VARIABLES:
                 return f"_x_h_{name}({self._arguments(node, ['v'])})"
             if name in _PLAIN:
