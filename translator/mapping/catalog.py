@@ -305,12 +305,12 @@ class Catalog:
 
     def _candidates(self, type_name: Any, action: Any, canvas: bool) -> list[CompiledMapping]:
         """The mappings in order of specificity whose literal type and action can fit."""
-        key = (type_name, action, canvas)
-        found = self._by_pair.get(key) if type(type_name) is str and type(action) is str else None
+        named = type(type_name) is str and type(action) is str and (type_name, action) in self._pairs
+        found = self._by_pair.get((type_name, action, canvas)) if named else None
         if found is None:
             found = [m for m in (self._reverse if canvas else self._reverse_custom) if _may_fit(m, type_name, action)]
-            if (type_name, action) in self._pairs:  # only pairs a mapping names: the cache stays bounded
-                self._by_pair[key] = found
+            if named:  # only pairs a mapping names: the cache stays bounded
+                self._by_pair[(type_name, action, canvas)] = found
         return found
 
     @staticmethod
