@@ -32,13 +32,13 @@ from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError
 from .formats import detect_format
 from .ids import caliper_time
 from .io.jsontext import compact, non_finite_problem, readable
-from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
+from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
 from .interrupt import worker_signals
+from .options import ConvertOptions, SendTime
 from .validation import conforms
 
-SendTime = str  # "event", "now" or a timestamp
 CHUNKSIZE = 256  # records per task: large enough that the pool's bookkeeping stays out of the way
 Result = TypeVar("Result")
 Tracked = TypeVar("Tracked", "ConvertResult", "Block")
@@ -193,15 +193,8 @@ def convert_stream(
     for records already in hand (a Spark partition). `full_output_check` checks every whole output
     even where the mapping is proven to conform (`Translator`).
     """
-    converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host, full_output_check
-    )
-    units = _units(items)
-    if workers == 1:
-        groups = _chunks(units, chunksize) if phased else ([unit] for unit in units)
-        return (result for group in groups for result in converter.convert(group))
-    chunks = _parallel(units, converter, settings, workers, chunksize, _results_in_worker)
-    return (ConvertResult(*fields) for chunk in chunks for fields in chunk)
+    options = ConvertOptions.among(locals())
+    return Converter(options, translator=translator, workers=workers, chunksize=chunksize).stream(items, phased=phased)
 
 
 def convert_blocks(
@@ -231,13 +224,8 @@ def convert_blocks(
 
     Once `cancel` is set, no more is read: on one process the records read are still converted;
     on several, blocks not yet handed back are dropped. Either way every block yielded is whole."""
-    converter, settings, workers = _prepare(
-        to, translator, workers, jwks, mapping_dirs, generic, ids, send_time, leeway, issuers, max_token_bytes, strict, canvas_host, full_output_check
-    )
-    units = _until(_units(items), cancel)
-    if workers == 1:
-        return (converter.block(chunk) for chunk in _chunks(units, chunksize))
-    return _parallel(units, converter, settings, workers, chunksize, _block_in_worker, cancel)
+    options = ConvertOptions.among(locals())
+    return Converter(options, translator=translator, workers=workers, chunksize=chunksize).blocks(items, cancel=cancel)
 
 
 def _until(units: Iterator[Record | Lines], cancel: threading.Event | None) -> Iterator[Record | Lines]:
@@ -250,35 +238,38 @@ def _until(units: Iterator[Record | Lines], cancel: threading.Event | None) -> I
             return
 
 
-def _prepare(
-    to: Target,
-    translator: Translator | None,
-    workers: int,
-    jwks: str | Path | Mapping[str, Any] | None,
-    mapping_dirs: Iterable[str | Path] | None,
-    generic: bool,
-    ids: IdStyle,
-    send_time: SendTime,
-    leeway: float,
-    issuers: Iterable[str] | None,
-    max_token_bytes: int,
-    strict: bool,
-    canvas_host: str | None,
-    full_output_check: bool,
-) -> tuple[_Converter, tuple[Any, ...], int]:
-    """The converter of this process, the settings a worker builds its own from, the worker count."""
-    if to not in ("caliper", "canvas"):
-        raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
-    workers = workers or os.cpu_count() or 1
-    if translator is not None and workers > 1:
-        raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
-    dirs = [str(d) for d in mapping_dirs or ()]
-    jwks = dict(jwks) if isinstance(jwks, Mapping) else (str(jwks) if jwks is not None else None)
-    checks = (tuple(issuers) if issuers is not None else None, max_token_bytes)
-    if translator is not None and translator.strict != strict:
-        raise TranslatorError("pass strict to the Translator or to the conversion, not both differently")
-    settings = (dirs, generic, jwks, leeway, to, ids, send_time, checks, strict, canvas_host, full_output_check)
-    return _Converter.build(*settings, translator=translator), settings, workers  # a bad mapping or JWKS fails now
+class Converter:
+    """Records converted with one `ConvertOptions`, on this process or on `workers` processes
+    (0: one per CPU), each building its own converter from the options. `translator`, for the
+    single-process case, is one already built for these options."""
+
+    def __init__(
+        self, options: ConvertOptions, *, translator: Translator | None = None, workers: int = 1, chunksize: int = CHUNKSIZE
+    ) -> None:
+        self.options = options
+        self.workers = workers or os.cpu_count() or 1
+        self.chunksize = chunksize
+        if translator is not None and self.workers > 1:
+            raise TranslatorError("pass mapping_dirs/generic, not a translator, to convert on several processes")
+        if translator is not None and translator.strict != options.strict:
+            raise TranslatorError("pass strict to the Translator or to the conversion, not both differently")
+        self.phases = _Phases(options, translator)  # a bad mapping or JWKS fails now
+
+    def stream(self, items: Iterable[Record | Lines | Any], *, phased: bool = False) -> Iterator[ConvertResult]:
+        """One `ConvertResult` per record in `items`, in input order (see `convert_stream`)."""
+        units = _units(items)
+        if self.workers == 1:
+            groups = _chunks(units, self.chunksize) if phased else ([unit] for unit in units)
+            return (result for group in groups for result in self.phases.convert(group))
+        chunks = _parallel(units, self.phases, self.options, self.workers, self.chunksize, _results_in_worker)
+        return (ConvertResult(*fields) for chunk in chunks for fields in chunk)
+
+    def blocks(self, items: Iterable[Record | Lines | Any], *, cancel: threading.Event | None = None) -> Iterator[Block]:
+        """One `Block` per `chunksize` records, in input order (see `convert_blocks`)."""
+        units = _until(_units(items), cancel)
+        if self.workers == 1:
+            return (self.phases.block(chunk) for chunk in _chunks(units, self.chunksize))
+        return _parallel(units, self.phases, self.options, self.workers, self.chunksize, _block_in_worker, cancel)
 
 
 def _units(items: Iterable[Record | Lines | Any]) -> Iterator[Record | Lines]:
@@ -315,7 +306,7 @@ def _chunks(units: Iterator[Record | Lines], size: int) -> Iterator[list[Record 
 
 @dataclass(slots=True)
 class _Job:
-    """One event payload on its way through `_Converter.convert`'s phases."""
+    """One event payload on its way through `_Phases.convert`."""
 
     record: Record
     item: Item
@@ -336,44 +327,16 @@ class _Job:
         return _reject(self.source, reason, problems, text, self.kind)
 
 
-class _Converter:
-    """The conversion of records, with everything built once per process."""
+class _Phases:
+    """The conversion of records, phase by phase, with everything built once per process."""
 
-    def __init__(self, translator: Translator, verifier: JwksVerifier | None, to: Target, ids: IdStyle, send_time: SendTime) -> None:
-        self.translator = translator
-        self.verifier = verifier
-        self.to = to
-        self.ids = ids
-        self.send_time = send_time
+    def __init__(self, options: ConvertOptions, translator: Translator | None = None) -> None:
+        self.verifier = options.verifier()
+        self.translator = translator or options.translator()
+        self.to = options.to
+        self.ids = options.ids
+        self.send_time = options.send_time
         self.drift: Drift | None = None  # where `convert` tallies the Canvas events it meets
-
-    @classmethod
-    def build(
-        cls,
-        dirs: list[str],
-        generic: bool,
-        jwks: str | dict[str, Any] | None,
-        leeway: float,
-        to: Target,
-        ids: IdStyle,
-        send_time: SendTime,
-        checks: tuple[tuple[str, ...] | None, int] = (DEFAULT_ISSUERS, DEFAULT_MAX_TOKEN_BYTES),
-        strict: bool = False,
-        canvas_host: str | None = None,
-        full_output_check: bool = False,
-        translator: Translator | None = None,
-    ) -> _Converter:
-        issuers, max_bytes = checks
-        if isinstance(jwks, str):
-            verifier: JwksVerifier | None = JwksVerifier.from_file(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
-        elif jwks is not None:
-            verifier = JwksVerifier(jwks, leeway=leeway, issuers=issuers, max_bytes=max_bytes)
-        else:
-            verifier = None
-        translator = translator or Translator(
-            dirs, generic=generic, strict=strict, canvas_host=canvas_host, full_output_check=full_output_check
-        )
-        return cls(translator, verifier, to, ids, send_time)
 
     def convert(self, units: Iterable[Record | Lines], drift: Drift | None = None) -> list[ConvertResult]:
         """The results of `units`, in order, worked out phase by phase: every input checked, then
@@ -517,15 +480,15 @@ def event_type(payload: Any) -> str | None:
 
 # -- several processes ----------------------------------------------------------------------
 
-_WORKER: _Converter | None = None
+_WORKER: _Phases | None = None
 
 
-def _start_worker(settings: tuple[Any, ...]) -> None:
+def _start_worker(options: ConvertOptions) -> None:
     """Build the worker's converter, unless it came built with a forked process."""
     global _WORKER
     worker_signals()
     if _WORKER is None:
-        _WORKER = _Converter.build(*settings)
+        _WORKER = _Phases(options)
     gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
 
 
@@ -551,8 +514,8 @@ def _as_tuple(result: ConvertResult) -> tuple[Any, ...]:
 
 def _parallel(
     units: Iterator[Record | Lines],
-    converter: _Converter,
-    settings: tuple[Any, ...],
+    converter: _Phases,
+    options: ConvertOptions,
     workers: int,
     chunksize: int,
     work: Callable[[list[tuple[Any, ...] | Lines]], Result],
@@ -579,9 +542,9 @@ def _parallel(
             failures.append(exc)
 
     global _WORKER
-    _WORKER = converter  # forked workers inherit it; others build their own from `settings`
+    _WORKER = converter  # forked workers inherit it; others build their own from `options`
     try:
-        pool = multiprocessing.Pool(workers, initializer=_start_worker, initargs=(settings,))
+        pool = multiprocessing.Pool(workers, initializer=_start_worker, initargs=(options,))
     finally:
         _WORKER = None
     results = pool.imap(work, feed())

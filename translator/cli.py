@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
-from .batch import Report, convert_blocks, event_type
+from .batch import Converter, Report, event_type
 from .drift import Drift
 from .engine import Translator
 from .errors import FormatError, Problem, TranslatorError
@@ -34,6 +34,7 @@ from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, Jwks
 from .io.readers import read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
+from .options import ConvertOptions
 from .validation import check, conforms, validate
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -161,10 +162,11 @@ def _jwt_issuers(args: argparse.Namespace) -> tuple[str, ...] | None:
     return None if "*" in issuers else tuple(issuers)
 
 
-def _add_mappings_option(parser: argparse.ArgumentParser) -> None:
+def _add_mappings_option(parser: argparse.ArgumentParser, default: Any = None) -> None:
     parser.add_argument(
-        "--mappings", action="append", default=[], metavar="DIR", help="a directory of extra mappings (repeatable)"
-    )
+        "--mappings", action="append", default=[] if default is None else default, metavar="DIR",
+        help="a directory of extra mappings (repeatable)",
+    )  # fmt: skip
 
 
 def _check_mapping_dirs(args: argparse.Namespace) -> None:
@@ -181,10 +183,11 @@ def _check_inputs(args: argparse.Namespace) -> None:
         raise UsageError("stdin (-) can be read only once")
 
 
-def _add_strict_option(parser: argparse.ArgumentParser) -> None:
+def _add_strict_option(parser: argparse.ArgumentParser, default: Any = False) -> None:
     parser.add_argument(
         "--strict",
         action="store_true",
+        default=default,
         help="treat Canvas event types and fields no schema knows (unknown-event, unknown-field) as errors, "
         "not warnings (default: warnings; such events still convert)",
     )
@@ -315,7 +318,6 @@ def _convert_command(commands: Any) -> None:
         "records to the rejects file with their reason and problems. Nothing is lost: records read "
         "= converted + rejected. A summary goes to stderr.",
     )
-    parser.add_argument("--to", required=True, choices=("caliper", "canvas"), help="the format to convert to")
     parser.add_argument(
         "-o",
         "--output",
@@ -332,22 +334,39 @@ def _convert_command(commands: Any) -> None:
     parser.add_argument(
         "--workers", type=_workers, default=1, metavar="N", help="processes to convert on (0: one per CPU; default 1)"
     )
-    _add_mappings_option(parser)
+    _add_conversion_options(parser)
+    _add_inputs(parser)
+    parser.set_defaults(run=_convert)
+
+
+def _add_conversion_options(parser: argparse.ArgumentParser, *, live: bool = False) -> None:
+    """The options of a conversion (`ConvertOptions`) as flags, shared by convert, serve and consume.
+    For serve and consume (`live`), a flag not given leaves the config file's value (or the default)."""
+    default = ConvertOptions()
+    given: Callable[[Any], Any] = (lambda value: argparse.SUPPRESS) if live else (lambda value: value)
+    if live:
+        parser.add_argument("--to", choices=("caliper", "canvas"), default=argparse.SUPPRESS, help=f"the format to convert to (default {default.to})")
+    else:
+        parser.add_argument("--to", required=True, choices=("caliper", "canvas"), help="the format to convert to")
+    _add_mappings_option(parser, given([]))
     parser.add_argument(
         "--ids",
         choices=("canvas", "global", "local"),
-        default="canvas",
-        help="Canvas id form when converting to Canvas: each field's documented form (canvas), all global or all local",
+        default=given(default.ids),
+        help="Canvas id form when converting to Canvas: each field's documented form (canvas), all global or all local "
+        f"(default {default.ids})",
     )
     parser.add_argument(
         "--no-generic",
-        action="store_true",
+        dest="generic",
+        action="store_false",
+        default=given(default.generic),
         help="reject Canvas event types without a mapping instead of using the generic form",
     )
     parser.add_argument(
         "--send-time",
         type=_send_time,
-        default="event",
+        default=given(default.send_time),
         metavar="WHEN",
         help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
         "the default), now, or a timestamp",
@@ -355,18 +374,36 @@ def _convert_command(commands: Any) -> None:
     parser.add_argument(
         "--paranoid",
         action="store_true",
+        default=given(default.full_output_check),
         help="check every whole output, even of event types whose mapping is proven to give conforming "
         "output (same verdicts, slower)",
     )
-    _add_strict_option(parser)
+    _add_strict_option(parser, given(default.strict))
     parser.add_argument(
         "--canvas-host",
         metavar="HOST",
+        default=given(default.canvas_host),
         help="the Canvas host of system-generated events that name none (no hostname, no domain in "
         "root_account_lti_guid); without it they are named urn:instructure:canvas:account:<root account>",
     )
-    _add_inputs(parser)
-    parser.set_defaults(run=_convert)
+
+
+def _convert_options(args: argparse.Namespace) -> ConvertOptions:
+    """`convert`'s options, from its flags: the one place they are read."""
+    return ConvertOptions(
+        to=args.to,
+        ids=args.ids,
+        generic=args.generic,
+        strict=args.strict,
+        send_time=args.send_time,
+        canvas_host=args.canvas_host,
+        mapping_dirs=tuple(args.mappings),
+        full_output_check=args.paranoid,
+        jwks=args.jwks,
+        leeway=args.jwt_leeway,
+        issuers=_jwt_issuers(args),
+        max_token_bytes=args.jwt_max_bytes,
+    )
 
 
 def _workers(text: str) -> int:
@@ -398,25 +435,10 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
 
 def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str], interruption: Interruption) -> int:
     """The conversion, stopping cleanly when `interruption` says so (see `translator.interrupt`)."""
-    blocks = convert_blocks(
-        # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
-        # the main process then only moves bytes, which is what lets more processes go faster.
-        read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=args.workers != 1),
-        args.to,
-        workers=args.workers,
-        jwks=args.jwks,
-        mapping_dirs=args.mappings,
-        generic=not args.no_generic,
-        ids=args.ids,
-        send_time=args.send_time,
-        leeway=args.jwt_leeway,
-        issuers=_jwt_issuers(args),
-        max_token_bytes=args.jwt_max_bytes,
-        strict=args.strict,
-        canvas_host=args.canvas_host,
-        cancel=interruption.event,
-        full_output_check=args.paranoid,
-    )
+    # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
+    # the main process then only moves bytes, which is what lets more processes go faster.
+    records = read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=args.workers != 1)
+    blocks = Converter(_convert_options(args), workers=args.workers).blocks(records, cancel=interruption.event)
     report = Report()
     progress = _Progress(streams.stderr)
     output = JsonWriter(args.output, streams.stdout)
@@ -612,7 +634,8 @@ def _live_command(commands: Any, name: str, help: str, description: str) -> None
     from .live import commands as live
 
     parser = commands.add_parser(name, help=help, description=description)
-    live.add_common(parser, _send_time)
+    _add_conversion_options(parser, live=True)
+    live.add_common(parser)
     getattr(live, f"add_{name}")(parser)
     parser.set_defaults(run=lambda args, streams: _live(getattr(live, name), args))
 

@@ -1,6 +1,6 @@
 """Convert archives too large for one machine on Spark, with the same verdicts as `convert_stream`.
 
-Each partition runs `convert_stream` over its rows, so Spark gives exactly what the CLI gives:
+Each partition runs a `Converter` over its rows, so Spark gives exactly what the CLI gives:
 one result per event, converted or rejected with a reason slug and the problems (see
 `translator.batch` for the reasons), and converts as the CLI does, a block of rows at a time,
 phase by phase. Compiling the mappings takes a fraction of a second, so the `Translator` is built
@@ -45,7 +45,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -58,11 +58,12 @@ try:
 except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("translator.spark needs PySpark: pip install 'canvas-caliper-translator[spark]'") from exc
 
-from .batch import ConvertResult, SendTime, convert_stream
+from .batch import Converter, ConvertResult
 from .engine import IdStyle, Target, Translator
 from .errors import Problem, TranslatorError
 from .io.jsontext import compact, readable
-from .io.jws import DEFAULT_LEEWAY, JwksVerifier
+from .io.jws import DEFAULT_LEEWAY
+from .options import ConvertOptions, SendTime
 from .io.readers import Record, parse_text, undecodable
 from .resources import data_dir
 
@@ -83,19 +84,6 @@ CONVERTED_COLUMNS = ("source", "event_type", "json", "warnings")
 REJECTED_COLUMNS = ("source", "event_type", "reason", "problems", "text")
 
 
-@dataclass(frozen=True)
-class _Settings:
-    """Everything a partition needs, small and picklable: shipped to the executors with the task."""
-
-    to: Target
-    mapping_dirs: tuple[str, ...]
-    generic: bool
-    ids: IdStyle
-    send_time: SendTime
-    jwks: dict[str, Any] | None
-    leeway: float
-
-
 def convert_rdd(
     rdd: RDD[Any],
     to: Target = "caliper",
@@ -112,9 +100,9 @@ def convert_rdd(
     The options are `convert_stream`'s. The default ``send_time="event"`` makes the output a pure
     function of the input, so a recomputed partition (a retried task) gives the same bytes.
     """
-    settings = _settings(to, mapping_dirs, generic, ids, send_time, jwks, leeway)
+    options = _checked(ConvertOptions.among(locals()))
     ship_package(rdd.context)
-    return rdd.mapPartitionsWithIndex(partial(_convert_items, settings))
+    return rdd.mapPartitionsWithIndex(partial(_convert_items, options))
 
 
 def convert_results(
@@ -137,7 +125,7 @@ def convert_results(
     Write it with ``partitionBy("status")``, or persist it before `split_results`: each action on
     a lazy DataFrame runs the conversion again.
     """
-    settings = _settings(to, mapping_dirs, generic, ids, send_time, jwks, leeway)
+    options = _checked(ConvertOptions.among(locals()))
     kind = _field(df, column).dataType
     if not isinstance(kind, (StringType, BinaryType)):
         raise TypeError(
@@ -150,7 +138,7 @@ def convert_results(
         source = F.col(source_column).cast("string")
     rows = df.select(source.alias("source"), F.col(column).alias("value")).rdd
     ship_package(rows.context)
-    results = rows.mapPartitionsWithIndex(partial(_convert_rows, settings))
+    results = rows.mapPartitionsWithIndex(partial(_convert_rows, options))
     # `_row` builds every row to the schema: Spark's per-row check would only cost time.
     return df.sparkSession.createDataFrame(results, RESULT_SCHEMA, verifySchema=False)
 
@@ -206,34 +194,18 @@ def convert_dataframe(
 # -- on the driver: check the options before any task runs ------------------------------------
 
 
-def _settings(
-    to: Target,
-    mapping_dirs: Iterable[str | Path] | None,
-    generic: bool,
-    ids: IdStyle,
-    send_time: SendTime,
-    jwks: str | Path | dict[str, Any] | None,
-    leeway: float,
-) -> _Settings:
-    """The options, checked here so a mistake fails the call, not every task of the job."""
-    if to not in ("caliper", "canvas"):
-        raise TranslatorError(f"unknown target format {to!r}; expected caliper or canvas")
-    if ids not in ("canvas", "global", "local"):
-        raise TranslatorError(f"unknown id style {ids!r}; expected canvas, global or local")
-    document: dict[str, Any] | None = None
-    if isinstance(jwks, (str, Path)):
+def _checked(options: ConvertOptions) -> ConvertOptions:
+    """The options with a JWKS file read here, checked so that a mistake fails the call, not every
+    task of the job."""
+    if isinstance(options.jwks, str):
         try:
-            document = json.loads(Path(jwks).read_text(encoding="utf-8"))
+            options = replace(options, jwks=json.loads(Path(options.jwks).read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise TranslatorError(f"cannot read the JWKS {jwks}: {exc}") from exc
-    elif jwks is not None:
-        document = dict(jwks)
-    if document is not None:
-        JwksVerifier(document, leeway=leeway)  # raises on a JWKS without a usable key
-    dirs = tuple(str(d) for d in mapping_dirs or ())
-    if dirs and all(Path(d).is_dir() for d in dirs):
-        _translator(dirs, generic)  # a bad mapping fails now; dirs only the executors have are theirs to check
-    return _Settings(to, dirs, generic, ids, send_time, document, leeway)
+            raise TranslatorError(f"cannot read the JWKS {options.jwks}: {exc}") from exc
+    options.verifier()  # raises on a JWKS without a usable key
+    if options.mapping_dirs and all(Path(d).is_dir() for d in options.mapping_dirs):
+        _translator(options)  # a bad mapping fails now; dirs only the executors have are theirs to check
+    return options
 
 
 # -- on the driver: ship the package to the executors ------------------------------------------
@@ -301,27 +273,27 @@ def _check_local_workers(python: str, files_root: str) -> None:
 
 # -- on the executors -----------------------------------------------------------------------
 
-_TRANSLATORS: dict[tuple[tuple[str, ...], bool], Translator] = {}
+_TRANSLATORS: dict[tuple[Any, ...], Translator] = {}
 
 
-def _translator(dirs: tuple[str, ...], generic: bool) -> Translator:
-    """This process's `Translator` for these settings: compiled once, shared by its partitions."""
-    key = (dirs, generic)
+def _translator(options: ConvertOptions) -> Translator:
+    """This process's `Translator` for these options: compiled once, shared by its partitions."""
+    key = options.translator_key
     if key not in _TRANSLATORS:
-        _TRANSLATORS[key] = Translator(list(dirs), generic=generic)
+        _TRANSLATORS[key] = options.translator()
     return _TRANSLATORS[key]
 
 
-def _convert_items(settings: _Settings, partition: int, items: Iterable[Any]) -> Iterator[ConvertResult]:
-    return _convert(settings, ((None, item) for item in items), partition)
+def _convert_items(options: ConvertOptions, partition: int, items: Iterable[Any]) -> Iterator[ConvertResult]:
+    return _convert(options, ((None, item) for item in items), partition)
 
 
-def _convert_rows(settings: _Settings, partition: int, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
-    for result in _convert(settings, ((row[0], row[1]) for row in rows), partition):
+def _convert_rows(options: ConvertOptions, partition: int, rows: Iterable[Any]) -> Iterator[tuple[Any, ...]]:
+    for result in _convert(options, ((row[0], row[1]) for row in rows), partition):
         yield _row(result)
 
 
-def _convert(settings: _Settings, rows: Iterator[tuple[str | None, Any]], partition: int) -> Iterator[ConvertResult]:
+def _convert(options: ConvertOptions, rows: Iterator[tuple[str | None, Any]], partition: int) -> Iterator[ConvertResult]:
     first = next(rows, None)
     if first is None:  # an empty partition builds nothing
         return
@@ -330,16 +302,7 @@ def _convert(settings: _Settings, rows: Iterator[tuple[str | None, Any]], partit
         for n, (source, value) in enumerate(itertools.chain([first], rows), start=1)
         for record in _records(value, source if source is not None else f"part-{partition}:{n}")
     )
-    yield from convert_stream(
-        records,
-        settings.to,
-        translator=_translator(settings.mapping_dirs, settings.generic),
-        jwks=settings.jwks,
-        ids=settings.ids,
-        send_time=settings.send_time,
-        leeway=settings.leeway,
-        phased=True,
-    )
+    yield from Converter(options, translator=_translator(options)).stream(records, phased=True)
 
 
 def _records(value: Any, source: str) -> Iterator[Record]:

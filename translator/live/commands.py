@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from ..errors import TranslatorError
@@ -18,13 +17,9 @@ from ..errors import TranslatorError
 S = argparse.SUPPRESS  # a flag not given leaves the config file's (or the default) value
 
 
-def add_common(parser: argparse.ArgumentParser, send_time: Callable[[str], str]) -> None:
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """The options of both commands but the conversion's (which `translator.cli` adds, as convert's)."""
     parser.add_argument("--config", metavar="FILE", help="settings file (TOML, or YAML for .yaml/.yml); flags override it")
-    parser.add_argument("--to", choices=("caliper", "canvas"), default=S, help="the format to convert to (default caliper)")
-    parser.add_argument("--mappings", action="append", default=S, metavar="DIR", help="a directory of extra mappings (repeatable)")
-    parser.add_argument("--ids", choices=("global", "local"), default=S, help="Canvas id form when converting to Canvas")
-    parser.add_argument("--no-generic", dest="generic", action="store_false", default=S, help="reject event types without a mapping")
-    parser.add_argument("--send-time", type=send_time, default=S, metavar="WHEN", help="sendTime of envelopes: event (default), now, or a timestamp")
     parser.add_argument("--spool", metavar="DIR", default=S, help="the spool directory (default ./spool)")
     parser.add_argument("--spool-max-bytes", type=int, metavar="N", default=S, help="refuse deliveries beyond this many spooled bytes")
     parser.add_argument("--out", metavar="DIR", default=S, help="where events-*.jsonl and rejects-*.jsonl go (default ./out)")

@@ -20,6 +20,7 @@ import yaml
 from ..errors import TranslatorError
 from ..ids import caliper_time
 from ..io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
+from ..options import ConvertOptions
 from .jwks_cache import CANVAS_JWKS_URL
 from .spool import DEFAULT_SEGMENT_BYTES
 
@@ -29,11 +30,14 @@ TOKEN_VARIABLE = "TRANSLATOR_CALIPER_TOKEN"
 @dataclass(frozen=True)
 class LiveSettings:
     # conversion: the options of `translator convert`
-    to: str = "caliper"
+    to: str = ConvertOptions.to
     mappings: list[str] = field(default_factory=list)
-    ids: str = "global"
-    generic: bool = True
-    send_time: str = "event"
+    ids: str = ConvertOptions.ids
+    generic: bool = ConvertOptions.generic
+    send_time: str = ConvertOptions.send_time
+    strict: bool = ConvertOptions.strict
+    canvas_host: str | None = ConvertOptions.canvas_host
+    paranoid: bool = ConvertOptions.full_output_check
     # the HTTPS receiver
     host: str = "127.0.0.1"
     port: int = 8080
@@ -71,6 +75,19 @@ class LiveSettings:
     max_messages: int = 10
     log_level: str = "info"
 
+    def convert_options(self) -> ConvertOptions:
+        """The conversion's options; signed deliveries are verified before, by the JWKS cache."""
+        return ConvertOptions(
+            to=self.to,  # type: ignore[arg-type]
+            ids=self.ids,  # type: ignore[arg-type]
+            generic=self.generic,
+            strict=self.strict,
+            send_time=self.send_time,
+            canvas_host=self.canvas_host,
+            mapping_dirs=tuple(self.mappings),
+            full_output_check=self.paranoid,
+        )
+
     @property
     def issuers(self) -> tuple[str, ...] | None:
         """The allowed `iss` of signed payloads; None (any) when the list holds `*`."""
@@ -84,7 +101,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "bool": (bool,),
     "list[str]": (list,),
 }
-_CHOICES = {"to": ("caliper", "canvas"), "ids": ("global", "local"), "log_level": ("debug", "info", "warning", "error")}
+_CHOICES = {"to": ("caliper", "canvas"), "ids": ("canvas", "global", "local"), "log_level": ("debug", "info", "warning", "error")}
 
 
 def load_settings(path: str | None = None, overrides: dict[str, Any] | None = None) -> LiveSettings:

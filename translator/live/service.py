@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..batch import ConvertResult, convert_stream
-from ..engine import Translator
+from ..batch import Converter, ConvertResult
 from ..io.readers import Record
 from .checkpoint import Checkpoint
 from .config import LiveSettings
@@ -23,12 +22,10 @@ class Service:
     def __init__(self, settings: LiveSettings) -> None:
         self.settings = settings
         self.metrics = LiveMetrics()
-        translator = Translator(settings.mappings, generic=settings.generic)  # a bad mapping fails here, at start
+        converter = Converter(settings.convert_options())  # a bad mapping fails here, at start
 
         def convert(records: list[Record]) -> list[ConvertResult]:
-            return list(
-                convert_stream(records, settings.to, translator=translator, ids=settings.ids, send_time=settings.send_time)  # type: ignore[arg-type]
-            )
+            return list(converter.stream(records))
 
         checkpoint = Checkpoint(settings.spool)
         self.spool = Spool(

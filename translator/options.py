@@ -1,0 +1,77 @@
+"""The options of a conversion, declared once: the library, the CLI, Spark and the live receiver
+all build a `ConvertOptions` and hand it on. It is frozen and picklable, so it is what worker
+processes and Spark executors receive to build their own converter from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .engine import IdStyle, Target, Translator
+from .errors import TranslatorError
+from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
+
+SendTime = str  # "event", "now" or a timestamp
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    """How records are converted. Sequences given are kept as tuples, a JWKS path as a string."""
+
+    to: Target = "caliper"  # the format to convert to: caliper or canvas
+    ids: IdStyle = "canvas"  # Canvas id form when converting to Canvas: canvas (documented), global or local
+    generic: bool = True  # Canvas event types without a mapping take the generic form (else unsupported-event)
+    strict: bool = False  # unknown Canvas event types and fields are errors (unknown-event/-field), not warnings
+    send_time: SendTime = "event"  # sendTime of Caliper envelopes: event (the event_time), now, or a timestamp
+    canvas_host: str | None = None  # the Canvas host of system-generated events that name none
+    mapping_dirs: tuple[str, ...] = ()  # directories of extra mappings (any iterable given is kept as a tuple)
+    full_output_check: bool = False  # check every whole output, even where the mapping is proven (--paranoid)
+    jwks: str | Path | Mapping[str, Any] | None = None  # a JWKS (file or parsed; kept as str or dict) for signed payloads
+    leeway: float = DEFAULT_LEEWAY  # clock leeway, in seconds, for exp/nbf of signed payloads
+    issuers: tuple[str, ...] | None = DEFAULT_ISSUERS  # the allowed iss of signed payloads; None: any
+    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES  # signed payloads longer than this are refused
+
+    def __post_init__(self) -> None:
+        if self.to not in ("caliper", "canvas"):
+            raise TranslatorError(f"unknown target format {self.to!r}; expected caliper or canvas")
+        if self.ids not in ("canvas", "global", "local"):
+            raise TranslatorError(f"unknown id style {self.ids!r}; expected canvas, global or local")
+        set_ = object.__setattr__  # normalising a frozen instance once, as it is built
+        set_(self, "mapping_dirs", tuple(str(d) for d in self.mapping_dirs or ()))
+        if self.issuers is not None:
+            set_(self, "issuers", tuple(self.issuers))
+        if isinstance(self.jwks, Mapping):
+            set_(self, "jwks", dict(self.jwks))
+        elif self.jwks is not None:
+            set_(self, "jwks", str(self.jwks))
+
+    @classmethod
+    def among(cls, arguments: Mapping[str, Any]) -> ConvertOptions:
+        """The options among a function's arguments (its `locals()`): public functions such as
+        `convert_stream` keep typed keyword parameters, named as the fields here, and build one."""
+        return cls(**{option.name: arguments[option.name] for option in fields(cls) if option.name in arguments})
+
+    @property
+    def translator_key(self) -> tuple[Any, ...]:
+        """What the `Translator` depends on: options equal here can share one."""
+        return (self.mapping_dirs, self.generic, self.strict, self.canvas_host, self.full_output_check)
+
+    def translator(self) -> Translator:
+        return Translator(
+            list(self.mapping_dirs),
+            generic=self.generic,
+            strict=self.strict,
+            canvas_host=self.canvas_host,
+            full_output_check=self.full_output_check,
+        )
+
+    def verifier(self) -> JwksVerifier | None:
+        """The verifier of signed payloads, or None without a JWKS; a JWKS with no usable key fails here."""
+        checks = {"leeway": self.leeway, "issuers": self.issuers, "max_bytes": self.max_token_bytes}
+        if isinstance(self.jwks, str):
+            return JwksVerifier.from_file(self.jwks, **checks)  # type: ignore[arg-type]
+        if self.jwks is not None:
+            return JwksVerifier(self.jwks, **checks)  # type: ignore[arg-type]
+        return None
