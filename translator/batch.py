@@ -36,6 +36,7 @@ from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
 from .interrupt import worker_signals
+from .mapping.report import not_carried
 from .options import ConvertOptions, SendTime
 from .validation import conforms
 
@@ -85,6 +86,7 @@ class Report:
     converted_types: Counter[str] = field(default_factory=Counter)
     rejected_types: Counter[str] = field(default_factory=Counter)
     drift: Drift = field(default_factory=Drift)  # from blocks (convert_blocks)
+    not_carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see `Converter.not_carried`
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
 
@@ -147,6 +149,9 @@ class Report:
                     part += f" (+{self.rejected_types[name]} rejected)"
                 parts.append(part)
             lines.append("converted by event type: " + ", ".join(parts))
+        for name, lost in sorted(self.not_carried.items()):
+            count = self.converted_types[name]
+            lines.append(f"not carried to Caliper: {name} ({count} event{'s' * (count != 1)}): {', '.join(lost)}")
         if self.drift:
             lines.append(self.drift.summary())
         return lines
@@ -263,6 +268,13 @@ class Converter:
             return (result for group in groups for result in self.phases.convert(group))
         chunks = _parallel(units, self.phases, self.options, self.workers, self.chunksize, _results_in_worker)
         return (ConvertResult(*fields) for chunk in chunks for fields in chunk)
+
+    def not_carried(self, converted_types: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Per Canvas event type converted to Caliper, the documented fields its Caliper form does
+        not carry, so that a summary can say what was lost (empty when converting to Canvas)."""
+        if self.options.to != "caliper":
+            return {}
+        return not_carried(self.phases.translator.catalog, converted_types, generic=self.options.generic)
 
     def blocks(self, items: Iterable[Record | Lines | Any], *, cancel: threading.Event | None = None) -> Iterator[Block]:
         """One `Block` per `chunksize` records, in input order (see `convert_blocks`)."""

@@ -438,7 +438,8 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
     # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
     # the main process then only moves bytes, which is what lets more processes go faster.
     records = read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=args.workers != 1)
-    blocks = Converter(_convert_options(args), workers=args.workers).blocks(records, cancel=interruption.event)
+    converter = Converter(_convert_options(args), workers=args.workers)
+    blocks = converter.blocks(records, cancel=interruption.event)
     report = Report()
     progress = _Progress(streams.stderr)
     output = JsonWriter(args.output, streams.stdout)
@@ -458,6 +459,7 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
             _summarize(report, streams.stderr)
         raise
     progress.clear()
+    report.not_carried = converter.not_carried(report.converted_types)
     _summarize(report, streams.stderr)
     if interruption.exit_code is not None:
         print(f"translator convert: interrupted by {interruption.name}: stopped reading; every record counted above is "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..formats.canvas import canvas_event_names
@@ -39,6 +40,18 @@ def lossy_fields(mapping: CompiledMapping, event_type: str) -> tuple[str, ...]:
         if not any(path[: len(prefix)] == prefix for prefix in restored):
             lost.append(field)
     return tuple(lost)
+
+
+def not_carried(catalog: Catalog, event_types: Iterable[str], *, generic: bool = True) -> dict[str, tuple[str, ...]]:
+    """Per Canvas event type among `event_types`, the documented fields its Caliper form does not
+    carry (those with none left out): what a conversion to Caliper loses, to say so in its summary."""
+    lost = {}
+    for event_type in set(event_types) & (canvas_event_names() | set(catalog.by_event)):
+        mapping = catalog.forward(event_type, generic=generic)
+        fields = lossy_fields(mapping, event_type) if mapping is not None else ()
+        if fields:
+            lost[event_type] = fields
+    return lost
 
 
 def mapping_rows(catalog: Catalog, *, generic: bool = True) -> list[MappingRow]:
