@@ -155,7 +155,7 @@ def test_a_bug_is_one_line_and_exit_2_and_a_traceback_only_with_debug(monkeypatc
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("translator.cli.convert_blocks", broken)
+    monkeypatch.setattr("translator.batch.Converter.blocks", broken)
     (tmp_path / "e.jsonl").write_text(LINE + "\n")
     code, _, err = cli("convert", "--to", "caliper", str(tmp_path / "e.jsonl"))
     assert code == 2 and err == "translator convert: internal error: RuntimeError: simulated bug (--debug shows the traceback)\n"

@@ -1,0 +1,189 @@
+"""The conversion of records on one process, phase by phase: every input checked, then every
+accepted one converted, then every output checked."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..drift import Drift
+from ..engine import Translator, is_canvas_caliper
+from ..errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
+from ..formats import detect_format
+from ..ids import caliper_time
+from ..io.jsontext import compact, readable
+from ..io.readers import Lines, Record
+from ..io.unwrap import Item, unwrap
+from ..options import ConvertOptions
+from ..validation import conforms
+from .results import Block, ConvertResult, reject
+
+
+@dataclass(slots=True)
+class _Job:
+    """One event payload on its way through `Phases.convert`."""
+
+    record: Record
+    item: Item
+    kind: str | None = None
+    source_format: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    output: Any = None
+    result: ConvertResult | None = None  # a reject decided before the last phase
+
+    @property
+    def source(self) -> str:
+        return self.record.source + self.item.suffix
+
+    def reject(self, reason: str, problems: list[Problem]) -> ConvertResult:
+        record, item = self.record, self.item
+        # The original text, serialised only for a reject: most records never need it.
+        text = record.text if not item.suffix and record.text else readable(item.original)
+        return reject(self.source, reason, problems, text, self.kind)
+
+
+class Phases:
+    """The conversion of records, phase by phase, with everything built once per process."""
+
+    def __init__(self, options: ConvertOptions, translator: Translator | None = None) -> None:
+        self.verifier = options.verifier()
+        self.translator = translator or options.translator()
+        self.to = options.to
+        self.ids = options.ids
+        self.send_time = options.send_time
+        self.drift: Drift | None = None  # where `convert` tallies the Canvas events it meets
+
+    def convert(self, units: Iterable[Record | Lines], drift: Drift | None = None) -> list[ConvertResult]:
+        """The results of `units`, in order, worked out phase by phase: every input checked, then
+        every accepted one converted, then every output checked. Each phase's code and schemas
+        then stay in the CPU's caches across the records, about a tenth faster than going record
+        by record through all three. The Canvas events met go into `drift`, when given."""
+        self.drift = drift
+        results: list[ConvertResult | _Job] = []
+        for unit in units:
+            for record in unit.records() if isinstance(unit, Lines) else (unit,):
+                if record.problem is not None:
+                    results.append(reject(record.source, record.problem.rule, [record.problem], record.text))
+                else:
+                    results.extend(self._accept(record, item) for item in unwrap(record.payload, self.verifier))
+        jobs = [job for job in results if isinstance(job, _Job)]
+        for job in jobs:
+            self._convert(job)
+        return [self._finish(job) if isinstance(job, _Job) else job for job in results]
+
+    def block(self, units: Iterable[Record | Lines]) -> Block:
+        encoded: list[bytes] = []
+        converted: Counter[str] = Counter()
+        rejects = []
+        drift = Drift(self.translator.custom_events)
+        for result in self.convert(units, drift):
+            if result.ok:
+                encoded.append(compact(result.output) + b"\n")
+                converted[result.event_type or "?"] += 1
+            else:
+                rejects.append(result)
+        return Block(b"".join(encoded), converted, rejects, drift)
+
+    def _accept(self, record: Record, item: Item) -> ConvertResult | _Job:
+        """Phase 1: a reject, or a job whose input conforms."""
+        job = _Job(record, item)
+        if item.problem is not None:
+            return job.reject(item.problem.rule, [item.problem])
+        payload = item.payload
+        try:
+            job.source_format = detect_format(payload)
+        except FormatError as exc:
+            rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
+            return job.reject("unknown-format", [Problem("", str(exc), rule)])
+        job.kind = event_type(payload)
+        if job.source_format == "caliper" and self.to == "canvas":
+            enveloped = "data" in payload
+            data = payload.get("data")
+            event = data[0] if enveloped and isinstance(data, list) and data else payload
+            try:
+                if isinstance(event, dict) and not is_canvas_caliper(event):
+                    self.translator.reverse_mapping(event, canvas=False)
+            except UnsupportedEventError as exc:  # another tool's event: what else is wrong with it does not matter
+                return job.reject("unsupported-event", [Problem("/data/0" if enveloped else "", str(exc), "unsupported-event")])
+        job.problems = self.translator.problems(payload, job.source_format)
+        if self.drift is not None and job.source_format == "canvas":
+            self.drift.add(payload, job.source, job.problems)
+        if not conforms(job.problems):
+            return job.reject(input_reason(job.problems), job.problems)
+        return job
+
+    def _convert(self, job: _Job) -> None:
+        """Phase 2: the job's output, or its reject."""
+        payload, problems = job.item.payload, job.problems
+        try:
+            job.output = self.translator.convert_checked(
+                payload, job.source_format, self.to, ids=self.ids, send_time=self._send_time(payload), problems=problems
+            )
+        except UnsupportedEventError as exc:
+            job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])
+        except ValidationError as exc:
+            failed = exc.problems or [Problem("", str(exc), "mapping")]
+            job.result = job.reject("mapping-failed", [*problems, *failed])
+        except TranslatorError as exc:
+            job.result = job.reject("invalid-input", [*problems, Problem("", str(exc), "translate")])
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch
+            problem = Problem("", f"{type(exc).__name__}: {exc}", "internal-error")
+            job.result = job.reject("internal-error", [*problems, problem])
+
+    def _finish(self, job: _Job) -> ConvertResult:
+        """Phase 3: the output checked; the job's result."""
+        if job.result is not None:
+            return job.result
+        output_problems = self.translator.output_problems(job.item.payload, job.output, self.to)
+        if self.drift is not None and job.source_format == "caliper":
+            self._drift_of_caliper(job, output_problems)
+        job.kind = job.kind or event_type(job.output)
+        if not conforms(output_problems):
+            return job.reject("invalid-output", [*job.problems, *output_problems])
+        return ConvertResult(job.source, job.output, [*job.problems, *output_problems], event_type=job.kind)
+
+    def _drift_of_caliper(self, job: _Job, output_problems: list[Problem]) -> None:
+        """Drift of the Canvas event behind a Caliper record: its output when converting to Canvas,
+        else (a Caliper record passed through) the event it converts back to."""
+        assert self.drift is not None
+        if self.to == "canvas":
+            self.drift.add(job.output, job.source, output_problems)
+        else:
+            self.drift.add_record(self.translator, job.item.payload, "caliper", job.problems, job.source)
+
+    def _send_time(self, payload: dict[str, Any]) -> str | None:
+        if self.send_time == "now":
+            return None
+        if self.send_time != "event":
+            return self.send_time
+        event_time = (payload.get("metadata") or {}).get("event_time")
+        try:
+            return caliper_time(event_time) if isinstance(event_time, str) else None
+        except ValueError:
+            return None
+
+
+def input_reason(problems: list[Problem]) -> str:
+    """The reject reason of an input that does not conform: with `strict`, an unknown event type
+    or unknown fields alone are their own reasons."""
+    rules = {p.rule for p in problems if p.is_error}
+    if "unknown-event" in rules:
+        return "unknown-event"
+    return "unknown-field" if rules == {"unknown-field"} else "invalid-input"
+
+
+def event_type(payload: Any) -> str | None:
+    """The Canvas event name, or Caliper ``Type/Action``; None when the payload says neither."""
+    if not isinstance(payload, dict):
+        return None
+    metadata = payload.get("metadata")
+    if isinstance(metadata, dict):
+        name = metadata.get("event_name")
+        return name if isinstance(name, str) else None
+    data = payload.get("data")
+    event = data[0] if isinstance(data, list) and data else payload
+    if isinstance(event, dict) and isinstance(event.get("type"), str):
+        return f"{event['type']}/{event.get('action')}"
+    return None
