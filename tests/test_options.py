@@ -90,3 +90,17 @@ def test_the_summary_says_what_each_type_does_not_carry(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert run(["convert", "--to", "canvas", str(back)], io.StringIO(), out, err) == 0
     assert "not carried" not in err.getvalue()
+
+
+def test_one_report_gives_every_command_its_summary_and_exit_code() -> None:
+    from translator.batch import Report
+    from translator.errors import Problem
+
+    bad = [Problem("/body", "missing", "required")]
+    report = Report(command="validate")
+    report.add_checked([], [], "logged_in")
+    report.add_checked(bad, bad, "logged_in")
+    assert report.lines() == ["2 records: 1 conform, 1 do not (1 errors, 0 warnings)"]
+    assert (report.exit_code, dict(report.rejected)) == (1, {"invalid-input": 1})
+    assert Report(command="drift", strict=True).exit_code == 0
+    assert Report().exit_code == 0 and Report().lines()[0].startswith("0 records read, 0 converted, 0 rejected in ")

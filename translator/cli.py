@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .batch import Converter, Report, event_type
+from .batch.report import EXIT_FAILED, EXIT_OK
 from .drift import Drift
 from .engine import Translator
 from .errors import FormatError, Problem, TranslatorError
@@ -35,9 +36,9 @@ from .io.readers import read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
 from .options import ConvertOptions
-from .validation import check, conforms, validate
+from .validation import check, validate
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_USAGE = 2
 
 
 @dataclass(frozen=True)
@@ -224,30 +225,21 @@ def _validate(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
     _check_mapping_dirs(args)
     translator = Translator(args.mappings, strict=args.strict)
-    drift = Drift(translator.custom_events)
-    records = failing = errors = warnings = 0
-    for source, item, problems in _checked_items(args, streams, args.profile, translator, drift):
-        records += 1
-        failing += not conforms(problems)
-        problems = _as_read(problems, item.data_index)
-        errors += sum(problem.is_error for problem in problems)
-        warnings += sum(not problem.is_error for problem in problems)
+    report = Report(command="validate", drift=Drift(translator.custom_events))
+    for source, item, problems in _checked_items(args, streams, args.profile, translator, report.drift):
+        shown = _as_read(problems, item.data_index)
         name = event_type(item.payload)
-        for problem in problems:
+        report.add_checked(problems, shown, name)
+        for problem in shown:
             if args.json:
                 line = json.dumps({"source": source, "event_name": name, **problem.as_dict()}, ensure_ascii=False)
             else:
                 where = f"{source}: {name or '-'}: {problem.path or '/'}"
                 line = f"{where}: {problem.severity}: {problem.message} [{problem.rule}]"
             print(line, file=streams.stdout)
-    summary = (
-        f"{records} record{'s' * (records != 1)}: {records - failing} conform, {failing} do not "
-        f"({errors} errors, {warnings} warnings)"
-    )
-    print(summary, file=streams.stderr if args.json else streams.stdout)
-    if drift:
-        print(drift.summary(), file=streams.stderr if args.json else streams.stdout)
-    return EXIT_FAILED if failing else EXIT_OK
+    for line in report.lines():
+        print(line, file=streams.stderr if args.json else streams.stdout)
+    return report.exit_code
 
 
 def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None) -> Iterator[tuple[str, Item]]:
@@ -465,7 +457,7 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
         print(f"translator convert: interrupted by {interruption.name}: stopped reading; every record counted above is "
               "in the output or the rejects", file=streams.stderr)  # fmt: skip
         return interruption.exit_code
-    return EXIT_FAILED if report.rejected_total else EXIT_OK
+    return report.exit_code
 
 
 def _summarize(report: Report, stderr: IO[str]) -> None:
@@ -593,16 +585,16 @@ def _drift(args: argparse.Namespace, streams: Streams) -> int:
     _check_inputs(args)
     _check_mapping_dirs(args)
     translator = Translator(args.mappings)
-    drift = Drift(translator.custom_events, track_seen=True)
-    for _ in _checked_items(args, streams, None, translator, drift):
+    report = Report(command="drift", strict=args.strict, drift=Drift(translator.custom_events, track_seen=True))
+    for _ in _checked_items(args, streams, None, translator, report.drift):
         pass
     if args.json:
-        json.dump(drift.as_dict(), streams.stdout, ensure_ascii=False, indent=2)
+        json.dump(report.drift.as_dict(), streams.stdout, ensure_ascii=False, indent=2)
         streams.stdout.write("\n")
     else:
-        for line in drift.lines():
+        for line in report.lines():
             print(line, file=streams.stdout)
-    return EXIT_FAILED if args.strict and drift else EXIT_OK
+    return report.exit_code
 
 
 

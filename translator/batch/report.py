@@ -10,14 +10,23 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ..drift import Drift
+from ..errors import Problem
+from ..validation import conforms
+from .phases import input_reason
 from .results import Block, ConvertResult
 
 Tracked = TypeVar("Tracked", ConvertResult, Block)
+EXIT_OK, EXIT_FAILED = 0, 1  # the run's verdict (a usage error, 2, is the CLI's)
 
 
 @dataclass
 class Report:
-    """Counts over a run: read, converted, rejected by reason, by event type; time and rate."""
+    """Counts over a run: read, converted, rejected by reason, by event type; time and rate. Every
+    command keeps one (`command`): `validate` counts a conforming record as converted and one that
+    does not conform as rejected, with the reason `convert` would give it."""
+
+    command: str = field(default="convert", kw_only=True)  # whose summary and exit code: convert, validate or drift
+    strict: bool = field(default=False, kw_only=True)  # drift: drift found fails the run
 
     read: int = 0
     converted: int = 0
@@ -28,6 +37,8 @@ class Report:
     not_carried: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see `Converter.not_carried`
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
+    errors: int = 0  # problems of severity error, as `validate` shows them
+    warnings: int = 0
 
     def track(self, results: Iterable[Tracked]) -> Iterator[Tracked]:
         """Pass `results` (or blocks of them) through, counting each; the clock stops when they run out."""
@@ -58,6 +69,19 @@ class Report:
             if result.event_type:
                 self.rejected_types[result.event_type] += 1
 
+    def add_checked(self, problems: list[Problem], shown: list[Problem], event_type: str | None) -> None:
+        """Count a record as `validate` checks it: its `problems`, and the `shown` ones it prints."""
+        self.errors += sum(problem.is_error for problem in shown)
+        self.warnings += sum(not problem.is_error for problem in shown)
+        reason = None if conforms(problems) else input_reason(problems)
+        self.add(ConvertResult("", None, problems, reason, event_type))
+
+    @property
+    def exit_code(self) -> int:
+        """Failed when a record was rejected (does not conform), or, for `drift --strict`, on drift."""
+        failed = self.strict and bool(self.drift) if self.command == "drift" else bool(self.rejected_total)
+        return EXIT_FAILED if failed else EXIT_OK
+
     @property
     def rejected_total(self) -> int:
         return sum(self.rejected.values())
@@ -71,7 +95,18 @@ class Report:
         return self.read / self.elapsed if self.elapsed > 0 else 0.0
 
     def lines(self) -> list[str]:
-        """The summary for a person: the totals first, then the breakdowns."""
+        """The summary for a person, as its command gives it: the totals first, then the breakdowns."""
+        if self.command == "drift":
+            return self.drift.lines()
+        if self.command == "validate":
+            failing = self.rejected_total
+            lines = [
+                f"{self.read} record{'s' * (self.read != 1)}: {self.read - failing} conform, {failing} do not "
+                f"({self.errors} errors, {self.warnings} warnings)"
+            ]
+            if self.drift:
+                lines.append(self.drift.summary())
+            return lines
         records = f"{self.read} record{'s' * (self.read != 1)}"
         lines = [
             f"{records} read, {self.converted} converted, {self.rejected_total} rejected "
