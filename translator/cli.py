@@ -382,20 +382,8 @@ def _add_conversion_options(parser: argparse.ArgumentParser, *, live: bool = Fal
 
 def _convert_options(args: argparse.Namespace) -> ConvertOptions:
     """`convert`'s options, from its flags: the one place they are read."""
-    return ConvertOptions(
-        to=args.to,
-        ids=args.ids,
-        generic=args.generic,
-        strict=args.strict,
-        send_time=args.send_time,
-        canvas_host=args.canvas_host,
-        mapping_dirs=tuple(args.mappings),
-        full_output_check=args.paranoid,
-        jwks=args.jwks,
-        leeway=args.jwt_leeway,
-        issuers=_jwt_issuers(args),
-        max_token_bytes=args.jwt_max_bytes,
-    )
+    flags = {**vars(args), "leeway": args.jwt_leeway, "issuers": _jwt_issuers(args), "max_token_bytes": args.jwt_max_bytes}
+    return ConvertOptions.among(flags)
 
 
 def _workers(text: str) -> int:

@@ -14,6 +14,7 @@ from .errors import TranslatorError
 from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 
 SendTime = str  # "event", "now" or a timestamp
+FLAG_NAMES = {"mapping_dirs": "mappings", "full_output_check": "paranoid"}  # options whose flag says it otherwise
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,17 @@ class ConvertOptions:
             set_(self, "jwks", str(self.jwks))
 
     @classmethod
-    def among(cls, arguments: Mapping[str, Any]) -> ConvertOptions:
-        """The options among a function's arguments (its `locals()`): public functions such as
-        `convert_stream` keep typed keyword parameters, named as the fields here, and build one."""
-        return cls(**{option.name: arguments[option.name] for option in fields(cls) if option.name in arguments})
+    def among(cls, values: Mapping[str, Any]) -> ConvertOptions:
+        """The options among `values`: a function's `locals()` (public functions such as
+        `convert_stream` keep typed keyword parameters named as the fields here), the CLI's
+        parsed flags or the live settings, which name two options after their flags."""
+        found = {}
+        for option in fields(cls):
+            for name in (option.name, FLAG_NAMES.get(option.name)):
+                if name in values:
+                    found[option.name] = values[name]
+                    break
+        return cls(**found)
 
     @property
     def translator_key(self) -> tuple[Any, ...]:

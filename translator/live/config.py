@@ -77,16 +77,7 @@ class LiveSettings:
 
     def convert_options(self) -> ConvertOptions:
         """The conversion's options; signed deliveries are verified before, by the JWKS cache."""
-        return ConvertOptions(
-            to=self.to,  # type: ignore[arg-type]
-            ids=self.ids,  # type: ignore[arg-type]
-            generic=self.generic,
-            strict=self.strict,
-            send_time=self.send_time,
-            canvas_host=self.canvas_host,
-            mapping_dirs=tuple(self.mappings),
-            full_output_check=self.paranoid,
-        )
+        return ConvertOptions.among(vars(self))
 
     @property
     def issuers(self) -> tuple[str, ...] | None:
