@@ -214,7 +214,7 @@ def test_options_are_checked_on_the_driver(spark: SparkSession) -> None:
 def test_workers_import_the_package_the_driver_ships(spark: SparkSession) -> None:
     """CI installs editable: the workers must not depend on the driver's checkout (its .pth)."""
     names = zipfile.ZipFile(package_archive()).namelist()
-    assert {"__init__.py", "spark.py", "batch.py", "mapping/compiler.py"} <= set(names)
+    assert {"__init__.py", "spark.py", "options.py", "batch/__init__.py", "mapping/compiler.py"} <= set(names)
     assert not [name for name in names if "__pycache__" in name]
     assert any(name.startswith("_data/schemas/canvas/events/") for name in names)
     assert any(name.startswith("_data/mappings/") and name.endswith(".yaml") for name in names)
