@@ -1,30 +1,86 @@
-"""The generated function and the node tree it was generated from build the same events."""
+"""The generated code, the mapping language's one runtime: each node's meaning, written here as
+the result it must give, on nodes compiled from mapping text; failures name the rule and where
+its output goes; `$reverse` rules run as generated code too."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import translator
-from corpus import canvas_examples
-from translator.engine import canvas_host
-from translator.ids import shard_of
+from translator.mapping.codegen import generate
+from translator.mapping.compiler import CompileState, compile_node
 from translator.mapping.converters import Scope
-from translator.mapping.nodes import MappingRuntimeError
+from translator.mapping.nodes import OMIT, MappingRuntimeError
+from translator.mapping.yaml_lines import load_yaml
 
-TRANSLATOR = translator.Translator()
+METADATA = {"event_name": "x_created", "user_id": "21070000000000001", "root_account_id": "21070000000000001"}
+BODY = {"id": "7", "name": "n", "flag": False, "empty": "", "items": ["a"]}
 
 
-@pytest.mark.parametrize("example", canvas_examples(), ids=lambda e: e.label)
-def test_generated_code_builds_what_the_tree_builds(example) -> None:
-    metadata, body = example.payload["metadata"], example.payload["body"]
-    for mapping in (TRANSLATOR.mapping_for(metadata["event_name"]), TRANSLATOR.catalog.generic):
-        scope = Scope(shard=shard_of(metadata.get("root_account_id")))
-        ctx = {"metadata": metadata, "body": body, "host": canvas_host(metadata), "shard": scope.shard, "vars": mapping.vars}
-        try:
-            expected = mapping.template.build(ctx, scope, ())
-        except MappingRuntimeError as exc:
-            with pytest.raises(MappingRuntimeError) as caught:
-                mapping.compiled(ctx, scope)
-            assert (caught.value.output, caught.value.origin) == (exc.output, exc.origin)
-            continue
-        assert mapping.compiled(ctx, scope) == expected
+def run(spec: Any, tmp_path: Path, metadata: dict[str, Any] = METADATA, body: dict[str, Any] = BODY) -> Any:
+    """What the node compiled from `spec` (written as in a mapping file) gives on one event."""
+    file = tmp_path / "spec.yaml"
+    file.write_text(spec, encoding="utf-8")
+    node = compile_node(load_yaml(file), CompileState(str(file), {}), 1)
+    ctx = {"metadata": metadata, "body": body, "host": "canvas.example.edu", "shard": 2107, "vars": {}}
+    return generate(node)(ctx, Scope(shard=2107))
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("text", "text"),  # a constant
+        ("{$const: {a: 1}}", {"a": 1}),  # a constant object, not read as a template
+        ("$body.name", "n"),  # a copy
+        ("$body.missing", OMIT),  # a missing input contributes nothing
+        ("{$copy: body.missing, $default: d}", "d"),  # unless it has a default
+        ("$body.id | gid", "21070000000000007"),  # a converter: a local id lifted onto the shard
+        ("'= body.name ~ \"!\"'", "n!"),  # an expression
+        ("'= body.name if body.flag else none'", OMIT),  # an expression giving None gives nothing
+        ("{a: $body.name, b: $body.missing}", {"a": "n"}),  # an object keeps what is there
+        ("{a: $body.missing}", OMIT),  # and is nothing when nothing is
+        ("{$when: $body.flag, a: x}", OMIT),  # a guard that is false,
+        ("{$when: $body.empty, a: x}", OMIT),  # empty
+        ("{$when: $body.missing, a: x}", OMIT),  # or missing drops the object
+        ("{$when: $body.name, a: x}", {"a": "x"}),
+        ("[$body.missing, $body.name, x]", ["n", "x"]),  # a list keeps what is there
+        ("[$body.missing]", OMIT),
+        ("{$first: [$body.missing, $body.name, x]}", "n"),  # the first alternative giving something
+        ("{$first: [$body.missing]}", OMIT),
+    ],
+)
+def test_each_node_gives_what_the_language_says(tmp_path: Path, spec: str, expected: Any) -> None:
+    assert run(spec, tmp_path) == expected
+
+
+def test_a_failing_converter_names_its_rule_and_output(tmp_path: Path) -> None:
+    with pytest.raises(MappingRuntimeError) as caught:
+        run("{object: {at: $body.name | time}}", tmp_path)
+    assert caught.value.origin.startswith(str(tmp_path / "spec.yaml") + ":")
+    assert (caught.value.output, caught.value.source) == (("object", "at"), "body.name")
+
+
+def test_a_failing_expression_names_its_rule_and_output(tmp_path: Path) -> None:
+    with pytest.raises(MappingRuntimeError, match="body.name - 1") as caught:
+        run("{object: {n: '= body.name - 1'}}", tmp_path)
+    assert caught.value.output == ("object", "n")
+
+
+def test_a_reverse_rule_runs_as_generated_code(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text(
+        "canvas_event: x_created\norigin: custom\nevent:\n  type: Event\n  action: Created\n"
+        "  object:\n    id: $body.id\n    type: Entity\n    name: '= body.name | upper'\n"
+        "    $reverse:\n      body.name: '= event.object.name | lower'\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    custom = translator.Translator(mapping_dirs=[tmp_path])
+    mapping = custom.mapping_for("x_created")
+    assert mapping is not None and len(mapping.reverse_compiled) == 1
+    event = {"type": "Event", "action": "Created", "object": {"id": "7", "type": "Entity", "name": "NAME"}}
+    assert mapping.restore(event, Scope())["body"] == {"id": "7", "name": "name"}
+    with pytest.raises(MappingRuntimeError, match="event.object.name | lower") as caught:
+        mapping.restore({**event, "object": {**event["object"], "name": 5}}, Scope())
+    assert caught.value.origin.startswith(str(tmp_path / "m.yaml") + ":")

@@ -254,20 +254,3 @@ def test_narrowing_by_type_and_action_picks_what_trying_every_mapping_picks() ->
             everything = [m for m in (catalog._reverse if canvas else catalog._reverse_custom) if catalog._satisfies(event, m.constraints)]
             narrowed = [m for m in catalog._candidates(event.get("type"), event.get("action"), canvas) if catalog._satisfies(event, m.constraints)]
             assert narrowed == everything
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payload=variants())
-def test_the_generated_code_builds_what_the_tree_builds_on_variants(payload: dict[str, Any]) -> None:
-    """The mapping code (expressions on locals, converters inline) against the node tree, the
-    reference the code is generated from, on generated events as tests/test_codegen.py does on
-    the corpus."""
-    from translator.engine import canvas_host
-    from translator.ids import shard_of
-
-    metadata, body = payload["metadata"], payload["body"]
-    mapping = PROVEN.mapping_for(metadata["event_name"])
-    assert mapping is not None
-    scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
-    ctx = {"metadata": metadata, "body": body, "host": canvas_host(metadata), "shard": scope.shard, "vars": mapping.vars}
-    assert compact(mapping.compiled(ctx, scope)) == compact(mapping.template.build(ctx, scope, ()))

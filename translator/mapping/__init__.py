@@ -1,1 +1,1 @@
-"""The declarative mapping language: YAML files -> validated -> compiled node trees -> a catalog."""
+"""The declarative mapping language: YAML files -> validated -> node trees -> generated code, in a catalog."""

@@ -1,9 +1,8 @@
-"""Compile a mapping's node tree into one plain Python function.
+"""Compile a mapping's nodes into plain Python functions: the one runtime of the mapping language.
 
-Walking the tree calls a method per node per event; generating the equivalent straight-line code
-once (dict literals, `.get` chains, guarded inserts) removes that overhead on the hot path. The
-tree stays the source of truth for everything else (reverse direction, dispatch, lossy fields),
-and `tests/test_codegen.py` checks that both give the same result on every corpus event.
+Each node's meaning is defined once, here, as the straight-line code it becomes (dict literals,
+`.get` chains, guarded inserts); the forward template and every `$reverse` expression run as such
+code. The node tree is only the parsed form that this module, dispatch and the proof read.
 """
 
 from __future__ import annotations
@@ -174,8 +173,9 @@ def _convert(writer: _Writer, indent: int, node: Copy, target: str, at: Pointer)
     writer.emit(indent + 1, f"raise fail_convert({me}, {target}, exc, {where}) from None")
 
 
-def generate(template: Obj, name: str = "build", variables: dict[str, Any] | None = None) -> Built:
-    """One function `(ctx, scope) -> event` equivalent to `template.build(ctx, scope, ())`.
+def generate(template: Node, name: str = "build", variables: dict[str, Any] | None = None) -> Built:
+    """One function `(ctx, scope) -> value` giving what `template` means on the variables `ctx`,
+    or OMIT when it contributes nothing.
 
     With `variables` (the mapping's `vars`), `ctx` must hold metadata, body, host, shard and
     `vars` equal to `variables` (as CompiledMapping.build makes it): expressions then read those

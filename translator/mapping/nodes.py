@@ -1,4 +1,5 @@
-"""The compiled form of a mapping: a tree of nodes that builds a Caliper event from a Canvas one.
+"""The parsed form of a mapping: a tree of nodes, read by the code generator (codegen.py, the
+only runtime), reverse dispatch and the proof (proof.py).
 
 Each node knows where it was written (file and line) so that a failure at run time names the
 mapping rule behind it, like a glom target-spec trace.
@@ -10,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .converters import Converter, Scope
-from .expressions import ExpressionError, Expression
+from .converters import Converter
+from .expressions import Expression
 
 OMIT: Any = object()
 """A node's result when it contributes nothing (a missing optional input, a guard that failed)."""
@@ -50,9 +51,6 @@ class Const:
     value: Any
     origin: str
 
-    def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
-        return self.value
-
 
 @dataclass(frozen=True, slots=True)
 class Copy:
@@ -65,32 +63,12 @@ class Copy:
     def dotted(self) -> str:
         return ".".join(self.path)
 
-    def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
-        value = lookup(ctx, self.path)
-        if value is OMIT:
-            return self.default
-        if self.converter is None:
-            return value
-        try:
-            return self.converter.forward(value, scope)
-        except (ValueError, TypeError) as exc:
-            raise MappingRuntimeError(
-                f"{self.converter.name} cannot convert {value!r}: {exc}", origin=self.origin, output=at, source=self.dotted
-            ) from None
-
 
 @dataclass(frozen=True, slots=True)
 class Expr:
     text: str
     expression: Expression
     origin: str
-
-    def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
-        try:
-            value = self.expression(ctx)
-        except ExpressionError as exc:
-            raise MappingRuntimeError(str(exc), origin=self.origin, output=at) from None
-        return OMIT if value is None else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,29 +77,11 @@ class Obj:
     when: Copy | Expr | None
     origin: str
 
-    def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
-        if self.when is not None and self.when.build(ctx, scope, at) in (OMIT, False, "", None):
-            return OMIT
-        result = {}
-        for key, node in self.items:
-            value = node.build(ctx, scope, (*at, key))
-            if value is not OMIT:
-                result[key] = value
-        return result or OMIT
-
 
 @dataclass(frozen=True, slots=True)
 class Seq:
     items: tuple[Any, ...]
     origin: str
-
-    def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
-        result = []
-        for index, node in enumerate(self.items):
-            value = node.build(ctx, scope, (*at, index))
-            if value is not OMIT:
-                result.append(value)
-        return result or OMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +90,6 @@ class First:
 
     alternatives: tuple[Any, ...]
     origin: str
-
-    def build(self, ctx: dict[str, Any], scope: Scope, at: Pointer) -> Any:
-        for node in self.alternatives:
-            value = node.build(ctx, scope, at)
-            if value is not OMIT:
-                return value
-        return OMIT
 
 
 Node = Const | Copy | Expr | Obj | Seq | First

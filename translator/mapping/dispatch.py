@@ -1,0 +1,135 @@
+"""Choose the mapping for an event: forward by Canvas event name, reverse by what a Caliper event
+shows (type, action, object type, object URN kind, `match` pointers, Canvas's markers).
+
+An ambiguous set of mappings is refused when the catalog is built, never guessed at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import MappingError
+from .loading import PRESENT, CompiledMapping
+from .nodes import OMIT, Pointer
+
+GENERIC = "*"
+
+
+class Catalog:
+    """Every mapping from the shipped directory and any user directories (later ones win)."""
+
+    def __init__(self, mappings: Iterable[CompiledMapping]) -> None:
+        self.by_event: dict[str, CompiledMapping] = {}
+        for mapping in mappings:
+            self.by_event[mapping.canvas_event] = mapping
+        self.generic = self.by_event.pop(GENERIC, None)
+        self._reverse = sorted(self._all(), key=lambda m: m.specificity(), reverse=True)
+        # Caliper without Canvas's markers (another tool's) may only meet mappings of the user's own.
+        self._reverse_custom = [m for m in self._reverse if m.origin == "custom"]
+        # The mappings that can fit a (type, action), listed once per pair some mapping names as
+        # literals: a mapping whose type or action is another literal is never tried.
+        literals = ((m.constraints.get(("type",)), m.constraints.get(("action",))) for m in self._reverse)
+        self._pairs = {(t, a) for t, a in literals if type(t) is str and type(a) is str}
+        self._by_pair: dict[tuple[Any, Any, bool], list[CompiledMapping]] = {}
+        self._check_ambiguity()
+
+    def _all(self) -> list[CompiledMapping]:
+        return [*self.by_event.values(), *([self.generic] if self.generic else [])]
+
+    def _check_ambiguity(self) -> None:
+        candidates = self._reverse
+        for index, first in enumerate(candidates):
+            for second in candidates[index + 1 :]:
+                if first.specificity() != second.specificity():
+                    continue
+                if _constraints_compatible(first.constraints, second.constraints):
+                    raise MappingError(
+                        f"mappings for {first.canvas_event!r} ({first.file}) and {second.canvas_event!r} ({second.file}) "
+                        "cannot be told apart from a Caliper event (same type, action, object type and URN kind); "
+                        "add a `match` pointer to one of them"
+                    )
+
+    def forward(self, event_name: str, *, generic: bool = True) -> CompiledMapping | None:
+        found = self.by_event.get(event_name)
+        if found is None and generic:
+            return self.generic
+        return found
+
+    def reverse(self, event: dict[str, Any], *, canvas: bool = True) -> CompiledMapping | None:
+        """The mapping that restores `event`, or None (see `reverse_candidates`)."""
+        found = self.reverse_candidates(event, canvas=canvas)
+        return found[0] if len(found) == 1 else None
+
+    def reverse_candidates(self, event: dict[str, Any], *, canvas: bool = True) -> list[CompiledMapping]:
+        """The mappings that may restore `event`: the most specific one that fits, else every one
+        that fits but for constraints inside entities given as IRI strings (which cannot show
+        their type; only a single such candidate is taken). Canvas's forms (origin `documented`
+        or `generic`) apply only when `canvas` says the event carries Canvas's markers; `custom`
+        ones always."""
+        lenient = []
+        for mapping in self._candidates(event.get("type"), event.get("action"), canvas):
+            verdict = self._satisfies(event, mapping.constraints)
+            if verdict is True:
+                return [mapping]
+            if verdict is UNKNOWN:
+                lenient.append(mapping)
+        return lenient
+
+    def _candidates(self, type_name: Any, action: Any, canvas: bool) -> list[CompiledMapping]:
+        """The mappings in order of specificity whose literal type and action can fit."""
+        named = type(type_name) is str and type(action) is str and (type_name, action) in self._pairs
+        found = self._by_pair.get((type_name, action, canvas)) if named else None
+        if found is None:
+            found = [m for m in (self._reverse if canvas else self._reverse_custom) if _may_fit(m, type_name, action)]
+            if named:  # only pairs a mapping names: the cache stays bounded
+                self._by_pair[(type_name, action, canvas)] = found
+        return found
+
+    @staticmethod
+    def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
+        """True, False, or UNKNOWN when nothing contradicts and some constraint sits in an entity
+        given as an IRI."""
+        verdict: Any = True
+        for pointer, expected in constraints.items():
+            if pointer[-1] == "#kind":
+                value = _read(event, pointer[:-1])
+                prefix = f"urn:instructure:canvas:{expected}:"
+                if not (isinstance(value, str) and value.startswith(prefix)):
+                    return False
+                continue
+            value = _read(event, pointer)
+            if value is UNKNOWN:
+                verdict = UNKNOWN
+            elif value is OMIT or (expected is not PRESENT and value != expected):
+                return False
+        return verdict
+
+
+UNKNOWN: Any = object()
+"""What `_read` gives for a property of an entity that the event names only by its IRI."""
+
+
+def _read(event: dict[str, Any], pointer: Pointer) -> Any:
+    """`lookup`, reading an entity given as an IRI string as `{"id": iri}`; another property of it is UNKNOWN."""
+    value: Any = event
+    for index, key in enumerate(pointer):
+        if isinstance(value, dict):
+            value = value.get(key)
+            if value is None:
+                return OMIT
+        elif isinstance(value, str) and index:
+            return value if pointer[index:] == ("id",) else UNKNOWN
+        else:
+            return OMIT
+    return value
+
+
+def _constraints_compatible(a: dict[Pointer, Any], b: dict[Pointer, Any]) -> bool:
+    return all(a[p] == b[p] or PRESENT in (a[p], b[p]) for p in a.keys() & b.keys())
+
+
+def _may_fit(mapping: CompiledMapping, type_name: Any, action: Any) -> bool:
+    constraints = mapping.constraints
+    wanted_type, wanted_action = constraints.get(("type",), type_name), constraints.get(("action",), action)
+    return (type(wanted_type) is not str or wanted_type == type_name) and (type(wanted_action) is not str or wanted_action == action)
