@@ -6,8 +6,8 @@ rejected`` always holds, and a `Report` keeps the counts as results go by.
 
 Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, ``bad-signature``,
 ``unknown-kid``, ``expired``, ``not-yet-valid``, ``bad-algorithm``, ``malformed-jws``,
-``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``unknown-format`` (neither
-Canvas nor Caliper), ``unknown-event`` and ``unknown-field`` (with `strict` only: a Canvas event
+``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``not-an-object`` and
+``unknown-format`` (neither Canvas nor Caliper), ``unknown-event`` and ``unknown-field`` (with `strict` only: a Canvas event
 type with no schema, a field no schema knows), ``invalid-input`` (the input does not conform),
 ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
 ``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
@@ -28,15 +28,14 @@ from typing import Any, TypeVar
 
 from .drift import Drift
 from .engine import IdStyle, Target, Translator, is_canvas_caliper
-from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
-from .formats import detect_format
+from .errors import Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .ids import caliper_time
 from .io.jsontext import compact, non_finite_problem, readable
 from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 from .io.readers import BLOCK_BYTES, Lines, Record
 from .io.unwrap import Item, unwrap
 from .interrupt import worker_signals
-from .validation import conforms
+from .validation import conforms, detected_format
 
 SendTime = str  # "event", "now" or a timestamp
 CHUNKSIZE = 256  # records per task: large enough that the pool's bookkeeping stays out of the way
@@ -412,11 +411,9 @@ class _Converter:
         if item.problem is not None:
             return job.reject(item.problem.rule, [item.problem])
         payload = item.payload
-        try:
-            job.source_format = detect_format(payload)
-        except FormatError as exc:
-            rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
-            return job.reject("unknown-format", [Problem("", str(exc), rule)])
+        job.source_format, problem = detected_format(payload)
+        if problem is not None:
+            return job.reject(problem.rule, [problem])
         job.kind = event_type(payload)
         if job.source_format == "caliper" and self.to == "canvas":
             enveloped = "data" in payload

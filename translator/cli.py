@@ -26,15 +26,14 @@ from typing import IO, Any
 from .batch import Report, convert_blocks, event_type
 from .drift import Drift
 from .engine import Translator
-from .errors import FormatError, Problem, TranslatorError
-from .formats import detect_format
+from .errors import Problem, TranslatorError
 from .ids import caliper_time
 from .interrupt import Interruption, cancellable_stdin
 from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 from .io.readers import read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
-from .validation import check, conforms, validate
+from .validation import check, conforms, detected_format
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -288,12 +287,9 @@ def _checked(item: Item, format: str | None, profile: str | None, translator: Tr
         return None, [item.problem]
     payload = item.payload
     if format is None:
-        if not isinstance(payload, dict):
-            return None, validate(payload)
-        try:
-            format = detect_format(payload)
-        except FormatError as exc:
-            return None, [Problem("", str(exc), "unknown-format")]
+        format, problem = detected_format(payload)
+        if problem is not None:
+            return None, [problem]
     problems = check(
         payload,
         format,

@@ -17,6 +17,7 @@ from jsonschema.exceptions import best_match
 
 from .. import ids
 from ..errors import MappingError, Problem
+from ..pointer import pointer as pointer_text
 from ..resources import data_dir
 from ..schema_store import schema_id, schema_store
 from .converters import Scope
@@ -209,7 +210,7 @@ class CompiledMapping:
         for slot, fields in unreadable.items():
             missing = [f for f in fields if lookup(restored, tuple(f.split("."))) is OMIT]
             if missing and problems is not None:
-                where = prefix + "".join(f"/{p}" for p in slot)
+                where = prefix + pointer_text(slot)
                 problems.append(Problem(where, f"{'.'.join(map(str, slot))} is given as an IRI, so {', '.join(missing)} cannot be read from it "
                                         f"(mapping {self.canvas_event!r}, {self.file})", "iri-entity", "warning"))
         return restored
@@ -372,7 +373,7 @@ def _check(document: Any, file: Path) -> None:
     if "propertyNames" in error.schema_path:  # the key itself is at fault: point at it
         path.append(error.instance)
         message = f"{error.instance!r} is not a known directive ({', '.join(DIRECTIVES)})"
-    where = "/" + "/".join(str(p) for p in path)
+    where = pointer_text(path) or "/"
     raise MappingError(f"{where}: {message[:300]}", file=str(file), line=line_of(document, path))
 
 
