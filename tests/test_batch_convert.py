@@ -143,7 +143,7 @@ def test_nothing_is_lost_and_every_reason_is_given(mixed: tuple[Path, Path, int,
         assert set(envelope) == {"sensor", "sendTime", "dataVersion", "data"} and len(envelope["data"]) == 1
     for reject in rejected:
         assert set(reject) == {"source", "reason", "problems", "text"}
-        assert reject["problems"] and all({"path", "rule", "severity", "message"} == set(p) for p in reject["problems"])
+        assert reject["problems"] and all({"path", "rule", "severity", "message"} <= set(p) <= {"path", "rule", "severity", "message", "value"} for p in reject["problems"])
         assert reject["text"]
     by_reason = {r["reason"]: r for r in rejected}
     by_source = {r["source"]: r for r in rejected}
@@ -306,7 +306,7 @@ def test_convert_stream_takes_plain_payloads_and_keeps_their_order() -> None:
     assert [r.source for r in results] == [f"#{n}" for n in range(len(events) + 2)]
     assert [r.event_type for r in results[: len(events)]] == list(TYPES)
     assert all(r.ok and r.output is not None and r.text is None for r in results[: len(events)])
-    assert [(r.ok, r.reason) for r in results[-2:]] == [(False, "unknown-format"), (False, "unknown-format")]
+    assert [(r.ok, r.reason) for r in results[-2:]] == [(False, "unknown-format"), (False, "not-an-object")]
     assert results[-2].text == '{"not": "an event"}'
     assert (report.read, report.converted, report.rejected_total) == (len(events) + 2, len(events), 2)
     assert report.read == report.converted + report.rejected_total

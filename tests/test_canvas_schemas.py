@@ -273,4 +273,5 @@ def test_problems_serialise_as_json() -> None:
         "rule": "type",
         "severity": "error",
         "message": "must be number or null, not a string",
+        "value": '"5"',
     }

@@ -86,6 +86,7 @@ def test_json_output_is_one_problem_per_line_and_the_summary_goes_to_stderr(tmp_
         "rule": "pattern",
         "severity": "error",
         "message": problems[0]["message"],
+        "value": '"12a"',
     }
     assert problems[1]["rule"] == "malformed-json" and problems[1]["source"].endswith(":2")
     assert err.startswith("2 records: 0 conform, 2 do not")

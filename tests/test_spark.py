@@ -100,7 +100,7 @@ def bad_records() -> list[tuple[str, str | None, str]]:
         ("unknown-event-no-body", line(unknown), "invalid-input"),
         ("bad-time", line(bad_time), "invalid-input"),
         ("not-an-event", '{"hello": "world"}', "unknown-format"),
-        ("a-number", "42", "unknown-format"),
+        ("a-number", "42", "not-an-object"),
         ("signed", "eyJhbGciOiJSUzI1NiJ9.eyJ4IjoxfQ.c2ln", "jwt-not-verifiable"),
     ]
 

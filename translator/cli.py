@@ -27,8 +27,7 @@ from .batch import Converter, Report, event_type
 from .batch.report import EXIT_FAILED, EXIT_OK
 from .drift import Drift
 from .engine import Translator
-from .errors import FormatError, Problem, TranslatorError
-from .formats import detect_format
+from .errors import Problem, TranslatorError
 from .ids import caliper_time
 from .interrupt import Interruption, cancellable_stdin
 from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
@@ -36,7 +35,7 @@ from .io.readers import read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
 from .options import ConvertOptions
-from .validation import check, validate
+from .validation import check, detected_format
 
 EXIT_USAGE = 2
 
@@ -283,12 +282,9 @@ def _checked(item: Item, format: str | None, profile: str | None, translator: Tr
         return None, [item.problem]
     payload = item.payload
     if format is None:
-        if not isinstance(payload, dict):
-            return None, validate(payload)
-        try:
-            format = detect_format(payload)
-        except FormatError as exc:
-            return None, [Problem("", str(exc), "unknown-format")]
+        format, problem = detected_format(payload)
+        if problem is not None:
+            return None, [problem]
     problems = check(
         payload,
         format,

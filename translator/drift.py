@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import Problem
 from .formats.canvas import canvas_event_names
 from .known_fields import Path, known_paths, known_tree, unknown_fields
-from .schema_store import brief, pointer
+from .pointer import pointer
+from .schema_store import brief
 
 if TYPE_CHECKING:
     from .engine import Translator

@@ -23,6 +23,7 @@ from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
 from .mapping.nodes import MappingRuntimeError
 from .plan import ForwardPlan
+from .pointer import pointer
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -89,7 +90,7 @@ def _now() -> str:
 
 
 def _runtime_problem(exc: MappingRuntimeError, prefix: str) -> Problem:
-    at = "".join(f"/{p}" for p in exc.output)
+    at = pointer(exc.output)
     where = f" (input {exc.source})" if exc.source else ""
     return Problem(prefix + at, f"{exc}{where}; mapping rule at {exc.origin}", "mapping")
 

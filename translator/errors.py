@@ -19,20 +19,26 @@ class Problem:
 
     `path` is a JSON Pointer into the payload as given (`/metadata/event_time`, `""` for the
     payload itself); `rule` is the schema keyword or named check that failed (`pattern`,
-    `required`, `unknown-event`, ...); an event conforms when no problem is an ``"error"``.
+    `required`, `unknown-event`, ...); `value` is the offending value as JSON, shortened (as
+    jsonschema's errors carry their `instance`), or None when the problem is an absence; an event
+    conforms when no problem is an ``"error"``.
     """
 
     path: str
     message: str
     rule: str
     severity: Severity = "error"
+    value: str | None = None
 
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
 
     def as_dict(self) -> dict[str, str]:
-        return {"path": self.path, "rule": self.rule, "severity": self.severity, "message": self.message}
+        shown = {"path": self.path, "rule": self.rule, "severity": self.severity, "message": self.message}
+        if self.value is not None:
+            shown["value"] = self.value
+        return shown
 
     def __str__(self) -> str:
         return f"{self.path or '/'}: {self.message} [{self.rule}]"

@@ -18,7 +18,8 @@ from functools import cache
 from typing import Any
 
 from .errors import Problem
-from .schema_store import pointer, schema_store, unknown_field_message
+from .pointer import pointer
+from .schema_store import brief, schema_store, unknown_field_message
 
 Path = tuple[str | int, ...]
 
@@ -176,6 +177,6 @@ def known_paths(tree: Node) -> Iterator[Path]:
 def unknown_field_problems(payload: Any, event_name: str | None) -> list[Problem]:
     """The `unknown-field` warnings jsonschema gives `payload` (a Canvas event), found by the walk."""
     return [
-        Problem(pointer(path), unknown_field_message(str(path[-1])), "unknown-field", "warning")
-        for path, _ in unknown_fields(payload, known_tree(event_name))
+        Problem(pointer(path), unknown_field_message(str(path[-1])), "unknown-field", "warning", brief(value))
+        for path, value in unknown_fields(payload, known_tree(event_name))
     ]

@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT202012
 from referencing.exceptions import NoSuchResource
 
 from .errors import Problem, TranslatorError
+from .pointer import pointer
 
 _rs: Any
 try:  # the fast verdict is optional: without it every check takes the detailed path
@@ -48,7 +49,7 @@ def _warn_unknown_properties(validator: Any, enabled: Any, instance: Any, schema
         return
     for key in instance:
         if not _property_is_declared(schema, key):
-            yield SchemaValidationError(unknown_field_message(key), path=[key])
+            yield SchemaValidationError(unknown_field_message(key), path=[key], instance=instance[key])
 
 
 def _warn_unless(validator: Any, spec: dict[str, Any], instance: Any, schema: dict[str, Any]) -> Iterator[SchemaValidationError]:
@@ -62,11 +63,6 @@ _Validator = validators.extend(
     Draft202012Validator,
     {"x-warnUnknownProperties": _warn_unknown_properties, "x-warnUnless": _warn_unless},
 )
-
-
-def pointer(parts: Any) -> str:
-    """The JSON Pointer (RFC 6901) of a path given as its parts."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def brief(value: Any, limit: int = 60) -> str:
@@ -125,16 +121,16 @@ def _problems_from(error: SchemaValidationError, prefix: str) -> Iterator[Proble
     if keyword in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
         for key in error.instance:
             if not _property_is_declared(error.schema, key) and keyword == "additionalProperties":
-                yield Problem(path + pointer([key]), f"property {key!r} is not allowed here", keyword)
+                yield Problem(path + pointer([key]), f"property {key!r} is not allowed here", keyword, value=brief(error.instance[key]))
         if keyword == "additionalProperties":
             return
     if keyword == "x-warnUnknownProperties":
-        yield Problem(path, error.message, "unknown-field", "warning")
+        yield Problem(path, error.message, "unknown-field", "warning", brief(error.instance))
         return
     if keyword == "x-warnUnless":
-        yield Problem(path, error.validator_value["message"], error.validator_value["rule"], "warning")
+        yield Problem(path, error.validator_value["message"], error.validator_value["rule"], "warning", brief(error.instance))
         return
-    yield Problem(path, _message(error), str(keyword))
+    yield Problem(path, _message(error), str(keyword), value=None if keyword in ("required", "dependentRequired") else brief(error.instance))
 
 
 class Compiled:

@@ -9,6 +9,7 @@ from .errors import FormatError, Problem, TranslatorError
 from .formats import FORMATS, detect_format
 from .formats.canvas import strictly, validate_canvas
 from .io.jsontext import non_finite_problem
+from .schema_store import brief
 
 
 def validate(payload: Any, format: str | None = None, profile: str | None = None, *, strict: bool = False) -> list[Problem]:
@@ -22,17 +23,27 @@ def validate(payload: Any, format: str | None = None, profile: str | None = None
     if invalid is not None:  # NaN or Infinity: no schema says so, and no JSON could carry it
         return [invalid]
     if format is None:
-        if not isinstance(payload, dict):
-            return [Problem("", f"an event must be a JSON object, not {type(payload).__name__}", "not-an-object")]
-        try:
-            format = detect_format(payload)
-        except FormatError as exc:
-            return [Problem("", str(exc), "unknown-format")]
+        format, problem = detected_format(payload)
+        if problem is not None:
+            return [problem]
     if format not in FORMATS:
         raise TranslatorError(f"unknown format {format!r}; expected one of {', '.join(FORMATS)}")
     if format == "canvas" and profile not in (None, "canvas"):
         raise TranslatorError(f"the canvas format has no profile {profile!r}")
     return check(payload, format, profile=profile, strict=strict)
+
+
+def detected_format(payload: Any) -> tuple[str | None, Problem | None]:
+    """The format of `payload`, or the problem saying why it has none (rule `not-an-object` or
+    `unknown-format`, which `convert` also gives as the reject reason): the one detection
+    `validate`, `convert` and `drift` share, so a record gets the same label from each."""
+    if not isinstance(payload, dict):
+        message = f"an event must be a JSON object, not {type(payload).__name__}"
+        return None, Problem("", message, "not-an-object", value=brief(payload))
+    try:
+        return detect_format(payload), None
+    except FormatError as exc:
+        return None, Problem("", str(exc), "unknown-format", value=brief(payload))
 
 
 def check(

@@ -6,7 +6,7 @@ rejected`` always holds, and a `Report` keeps the counts as results go by.
 
 Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, ``bad-signature``,
 ``unknown-kid``, ``expired``, ``not-yet-valid``, ``bad-algorithm``, ``malformed-jws``,
-``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``unknown-format`` (neither
+``bad-issuer``, ``token-too-large``, ``jwt-not-verifiable``), then ``not-an-object`` and ``unknown-format`` (neither
 Canvas nor Caliper), ``unknown-event`` and ``unknown-field`` (with `strict` only: a Canvas event
 type with no schema, a field no schema knows), ``invalid-input`` (the input does not conform),
 ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),

@@ -10,14 +10,13 @@ from typing import Any
 
 from ..drift import Drift
 from ..engine import Translator, is_canvas_caliper
-from ..errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
-from ..formats import detect_format
+from ..errors import Problem, TranslatorError, UnsupportedEventError, ValidationError
 from ..ids import caliper_time
 from ..io.jsontext import compact, readable
 from ..io.readers import Lines, Record
 from ..io.unwrap import Item, unwrap
 from ..options import ConvertOptions
-from ..validation import conforms
+from ..validation import conforms, detected_format
 from .results import Block, ConvertResult, reject
 
 
@@ -92,11 +91,9 @@ class Phases:
         if item.problem is not None:
             return job.reject(item.problem.rule, [item.problem])
         payload = item.payload
-        try:
-            job.source_format = detect_format(payload)
-        except FormatError as exc:
-            rule = "unknown-format" if isinstance(payload, dict) else "not-an-object"
-            return job.reject("unknown-format", [Problem("", str(exc), rule)])
+        job.source_format, problem = detected_format(payload)
+        if problem is not None:
+            return job.reject(problem.rule, [problem])
         job.kind = event_type(payload)
         if job.source_format == "caliper" and self.to == "canvas":
             enveloped = "data" in payload

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any, Literal
 
 from ..errors import Problem, TranslatorError
-from ..schema_store import Compiled, schema_id, schema_store
+from ..schema_store import Compiled, brief, schema_id, schema_store
 
 CaliperProfile = Literal["ims", "canvas"]
 CALIPER_PROFILES: tuple[CaliperProfile, ...] = ("ims", "canvas")
@@ -86,7 +86,7 @@ def validate_caliper(payload: object, profile: str | None = None, *, quick: bool
     if profile is not None and profile not in CALIPER_PROFILES:
         raise UnknownProfileError(f"unknown Caliper profile {profile!r}; expected one of {', '.join(CALIPER_PROFILES)}")
     if not isinstance(payload, dict):
-        return [Problem("", f"a Caliper payload must be a JSON object, not {_json_type(payload)}", "not-an-object")]
+        return [Problem("", f"a Caliper payload must be a JSON object, not {_json_type(payload)}", "not-an-object", value=brief(payload))]
     try:
         return _payload_problems(payload, profile, quick)
     except RecursionError:

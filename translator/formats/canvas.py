@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import Problem
 from ..known_fields import unknown_field_problems
-from ..schema_store import Compiled, schema_id, schema_store
+from ..schema_store import Compiled, brief, schema_id, schema_store
 
 METADATA_ID = schema_id("canvas/metadata.json")
 
@@ -54,7 +54,7 @@ def validate_canvas(
     `strict` makes `unknown-event` and `unknown-field` errors.
     """
     if not isinstance(payload, dict):
-        return [Problem("", f"a Canvas event must be a JSON object, not {type(payload).__name__}", "not-an-object")]
+        return [Problem("", f"a Canvas event must be a JSON object, not {type(payload).__name__}", "not-an-object", value=brief(payload))]
     metadata = payload.get("metadata")
     event_name = metadata.get("event_name") if isinstance(metadata, dict) else None
     known = event_name if isinstance(event_name, str) and event_name in canvas_event_names() else None

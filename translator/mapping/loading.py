@@ -17,6 +17,7 @@ from jsonschema.exceptions import best_match
 
 from ..errors import MappingError, Problem
 from ..resources import data_dir
+from ..pointer import pointer as pointer_text
 from ..schema_store import schema_id, schema_store
 from .codegen import Built, generate
 from .compiler import DIRECTIVES, CompileState, compile_node
@@ -160,7 +161,7 @@ def _check(document: Any, file: Path) -> None:
     if "propertyNames" in error.schema_path:  # the key itself is at fault: point at it
         path.append(error.instance)
         message = f"{error.instance!r} is not a known directive ({', '.join(DIRECTIVES)})"
-    where = "/" + "/".join(str(p) for p in path)
+    where = pointer_text(path) or "/"
     raise MappingError(f"{where}: {message[:300]}", file=str(file), line=line_of(document, path))
 
 

@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 from jinja2 import nodes as j
 
+from ..pointer import pointer
 from ..schema_store import SchemaStore, schema_id
 from .nodes import OMIT, Const, Copy, Expr, First, Node, Obj, Pointer, Seq
 
@@ -196,7 +197,7 @@ class Prover:
 
     @staticmethod
     def join(location: Location, *keys: str | int) -> Location:
-        return location + "".join("/" + str(k).replace("~", "~0").replace("/", "~1") for k in keys)
+        return location + pointer(keys)
 
     @staticmethod
     @cache
@@ -839,7 +840,7 @@ def _at(at: Pointer | None, key: str | int) -> Pointer | None:
 
 
 def _show(at: Pointer | None) -> str:
-    return "/" + "/".join(map(str, at)) if at is not None else "(no fixed place)"
+    return (pointer(at) or "/") if at is not None else "(no fixed place)"
 
 
 def _literal_prefix(pattern: str) -> str | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ids
 from ..errors import Problem
+from ..pointer import pointer as pointer_text
 from .converters import Scope
 from .nodes import OMIT, MappingRuntimeError, Pointer, lookup
 
@@ -60,7 +61,7 @@ def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, probl
     for slot, fields in unreadable.items():
         missing = [f for f in fields if lookup(restored, tuple(f.split("."))) is OMIT]
         if missing and problems is not None:
-            where = prefix + "".join(f"/{p}" for p in slot)
+            where = prefix + pointer_text(slot)
             problems.append(Problem(where, f"{'.'.join(map(str, slot))} is given as an IRI, so {', '.join(missing)} cannot be read from it "
                                     f"(mapping {mapping.canvas_event!r}, {mapping.file})", "iri-entity", "warning"))
     return restored

@@ -1,0 +1,163 @@
+"""`validate` and `convert` give every record the same verdict and the same label (issue 16).
+
+The same records (documented Canvas and Caliper examples, the example events, random JSON, and
+each of them mutated) go to the check `translator validate` makes and to `convert_stream`, in both
+directions, with and without a user mapping directory. A record `validate` fails is rejected by
+`convert` with the reason that names its rules; a record it passes converts, unless the direction
+itself has no form for it (`unsupported-event`: another tool's Caliper without a user mapping).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from corpus import CALIPER_SPEC, caliper_examples, canvas_examples
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import translator
+from translator.batch import convert_stream, input_reason
+from translator.cli import _checked, run
+from translator.io.unwrap import Item
+from translator.validation import conforms
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPINGS = ROOT / "examples" / "mappings"
+LECTURE = ROOT / "examples" / "events" / "lecture-capture-caliper.json"
+
+# Rejected before or regardless of the input check, for a reason of the direction, not the record.
+DIRECTION_REASONS = {"unsupported-event"}
+
+
+@cache
+def engine(mappings: bool, strict: bool) -> translator.Translator:
+    return translator.Translator([MAPPINGS] if mappings else [], strict=strict)
+
+
+@cache
+def seeds() -> tuple[Any, ...]:
+    documented = [e.payload for e in canvas_examples()] + [e.payload for e in caliper_examples()]
+    ours = [translator.translate(e.payload, to="caliper") for e in canvas_examples() if conforms(translator.validate(e.payload))][:40]
+    fixtures = [json.loads(f.read_text(encoding="utf-8")) for f in sorted(CALIPER_SPEC.glob("caliperEvent*.json"))]
+    return (*documented, *ours, *fixtures, json.loads(LECTURE.read_text(encoding="utf-8")))
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+KEYS = st.sampled_from(["metadata", "body", "user_id", "hostname", "event_name", "event_time", "data", "actor", "type", "action", "object", "id", "eventTime"])
+
+
+def _places(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [at]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += _places(child, (*at, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found += _places(child, (*at, index))
+    return found
+
+
+@st.composite
+def records(draw: st.DrawFn) -> Any:
+    """A seed or random JSON, then up to three mutations: a value replaced, a key dropped or added."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(JSON)
+    record = copy.deepcopy(draw(st.sampled_from(seeds())))
+    for _ in range(draw(st.integers(0, 3))):
+        places = _places(record)
+        place = draw(st.sampled_from(places))
+        if not place:
+            continue
+        *parent_path, last = place
+        parent = record
+        for key in parent_path:
+            parent = parent[key]
+        how = draw(st.sampled_from(["replace", "drop", "add"]))
+        if how == "replace":
+            parent[last] = draw(JSON)
+        elif how == "drop" and isinstance(parent, dict):
+            del parent[last]
+        elif how == "add" and isinstance(parent, dict):
+            parent[draw(KEYS)] = draw(JSON)
+    return record
+
+
+def verdicts(record: Any, to: str, mappings: bool, strict: bool) -> str:
+    """The outcome both commands agree on: ``converted``, the reject reason, or the direction's."""
+    t = engine(mappings, strict)
+    _, problems = _checked(Item("", record, record), None, None, t)  # what `translator validate` checks
+    [result] = convert_stream([record], to, translator=t, strict=strict)
+    errors = sorted((p.path, p.rule) for p in problems if p.is_error)
+    if result.reason in DIRECTION_REASONS:
+        return result.reason
+    if errors:
+        assert not result.ok, (record, errors)
+        assert result.reason == (errors[0][1] if errors[0][1] in ("not-an-object", "unknown-format") else input_reason(problems))
+        assert sorted((p.path, p.rule) for p in result.problems if p.is_error) == errors
+        return result.reason
+    assert result.ok, (record, result.reason, [str(p) for p in result.problems])
+    return "converted"
+
+
+@pytest.mark.parametrize("mappings", [False, True], ids=["shipped", "user-mappings"])
+@pytest.mark.parametrize("to", ["caliper", "canvas"])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(record=records(), strict=st.booleans())
+def test_validate_and_convert_agree_on_every_record(to: str, mappings: bool, record: Any, strict: bool) -> None:
+    verdicts(record, to, mappings, strict)
+
+
+@pytest.mark.parametrize("mappings", [False, True], ids=["shipped", "user-mappings"])
+@pytest.mark.parametrize("to", ["caliper", "canvas"])
+def test_validate_and_convert_agree_on_every_seed(to: str, mappings: bool) -> None:
+    outcomes = {verdicts(record, to, mappings, strict=False) for record in seeds()}
+    assert {"converted", "invalid-input"} <= outcomes  # the seeds include documented examples that do not conform
+    assert ("unsupported-event" in outcomes) == (to == "canvas")  # the 1.1 fixtures are another tool's events
+
+
+@pytest.mark.parametrize("record", [[1, 2, 3], "text", 42, None, {"hello": "world"}], ids=repr)
+def test_a_record_that_is_no_event_has_one_label_in_both_commands(record: Any) -> None:
+    [problem] = translator.validate(record)
+    [result] = convert_stream([record])
+    assert result.reason == problem.rule == ("unknown-format" if isinstance(record, dict) else "not-an-object")
+    assert result.problems == [problem] and problem.value == json.dumps(record)
+
+
+def test_a_session_event_without_a_user_is_invalid_input_in_both_commands() -> None:
+    for name in ("logged_in", "logged_out"):
+        event = copy.deepcopy(next(e.payload for e in canvas_examples() if e.event_type == name))
+        del event["metadata"]["user_id"]
+        problems = [(p.path, p.rule) for p in translator.validate(event) if p.is_error]
+        [result] = convert_stream([event])
+        assert problems == [("/metadata", "required")]
+        assert (result.reason, [(p.path, p.rule) for p in result.problems if p.is_error]) == ("invalid-input", problems)
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = run(list(argv), io.StringIO(""), stdout, stderr)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def test_the_readme_user_mapping_round_trip_works_as_written(tmp_path: Path) -> None:
+    """Lecture capture Caliper -> Canvas with --mappings, validated with --mappings, back to Caliper."""
+    canvas, back = tmp_path / "canvas.jsonl", tmp_path / "back.jsonl"
+    assert cli("convert", "--to", "canvas", "--mappings", str(MAPPINGS), "-o", str(canvas), str(LECTURE))[0] == 0
+    code, out, _ = cli("validate", "--mappings", str(MAPPINGS), str(canvas))
+    assert (code, out.splitlines()[-1]) == (0, "1 record: 1 conform, 0 do not (0 errors, 0 warnings)")
+    assert cli("convert", "--to", "caliper", "--mappings", str(MAPPINGS), "-o", str(back), str(canvas))[0] == 0
+    original = json.loads(LECTURE.read_text(encoding="utf-8"))
+    [envelope] = [json.loads(line) for line in back.read_text(encoding="utf-8").splitlines()]
+    first = original["data"][0] if "data" in original else original
+    [event] = envelope["data"]
+    assert {k: event[k] for k in ("type", "action", "actor", "eventTime")} == {k: first[k] for k in ("type", "action", "actor", "eventTime")}
