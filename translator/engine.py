@@ -15,7 +15,8 @@ import orjson
 
 from .errors import FormatError, Problem, TranslatorError, UnsupportedEventError, ValidationError
 from .formats import detect_format
-from .formats.caliper import default_profile
+from .formats.caliper import CORE_CONTEXT as CALIPER_CONTEXT
+from .formats.caliper import CANVAS_NAMESPACE, default_profile
 from .formats.canvas import canvas_event_names
 from .ids import URN_PREFIX, caliper_time, global_id, is_canvas_id, shard_of
 from .io.jsontext import non_finite_problem
@@ -29,7 +30,6 @@ from .validation import accept_problems, conforms
 Target = Literal["caliper", "canvas"]
 IdStyle = Literal["canvas", "global", "local"]
 
-CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p1"
 # Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
 # re-delivered duplicate gets the same id and can be dropped downstream.
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://canvas-caliper-translator.dev/event-id")
@@ -159,9 +159,7 @@ class Translator:
         if ids not in ("canvas", "global", "local"):
             raise TranslatorError(f"unknown id style {ids!r}; expected canvas, global or local")
         source = detect_format(payload)
-        invalid = non_finite_problem(payload)  # checked even unvalidated: no JSON could carry it out
-        if invalid is not None:
-            raise ValidationError("input holds a number JSON cannot write", [invalid])
+        _refuse_non_finite(payload)
         if source == "caliper" and to == "canvas":
             for event in _caliper_events(payload):
                 if isinstance(event, dict) and not is_canvas_caliper(event):
@@ -235,9 +233,7 @@ class Translator:
 
     def _translate_planned(self, plan: ForwardPlan, payload: dict[str, Any], validate: bool, send_time: str | None) -> dict[str, Any]:
         """`translate` of a Canvas event to Caliper through its plan: the same checks and output."""
-        invalid = non_finite_problem(payload)  # checked even unvalidated: no JSON could carry it out
-        if invalid is not None:
-            raise ValidationError("input holds a number JSON cannot write", [invalid])
+        _refuse_non_finite(payload)
         if validate:
             problems = self.problems(payload, "canvas") if self.strict else plan.input_problems(payload)
             if not conforms(problems):
@@ -328,7 +324,7 @@ class Translator:
             raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
         mapping = self.reverse_mapping(event)
         extensions = event.get("extensions")
-        extensions = extensions.get("com.instructure.canvas") if isinstance(extensions, dict) else None
+        extensions = extensions.get(CANVAS_NAMESPACE) if isinstance(extensions, dict) else None
         extensions = extensions if isinstance(extensions, dict) else {}
         scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
         try:
@@ -337,6 +333,13 @@ class Translator:
             raise ValidationError("the mapping could not be reversed", [_runtime_problem(exc, prefix)]) from None
         restored["metadata"].setdefault("event_name", mapping.canvas_event if mapping.canvas_event != "*" else extensions.get("event_name"))
         return restored
+
+
+def _refuse_non_finite(payload: Any) -> None:
+    """Checked even unvalidated: no JSON could carry NaN or Infinity out."""
+    invalid = non_finite_problem(payload)
+    if invalid is not None:
+        raise ValidationError("input holds a number JSON cannot write", [invalid])
 
 
 def _first_canvas_id(event: dict[str, Any]) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from ..errors import Problem
+from ..pointer import token
 
 
 class NotJsonNumber(ValueError):
@@ -84,7 +85,7 @@ def _pointer_to_non_finite(value: Any, at: str) -> str | None:
         return at
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
     for key, item in items:
-        found = _pointer_to_non_finite(item, f"{at}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        found = _pointer_to_non_finite(item, f"{at}/{token(key)}")
         if found is not None:
             return found
     return None

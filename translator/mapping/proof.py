@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 from jinja2 import nodes as j
 
+from ..formats.caliper import CANVAS_NAMESPACE, CORE_CONTEXT
 from ..pointer import pointer
 from ..schema_store import SchemaStore, schema_id
 from .nodes import OMIT, Const, Copy, Expr, First, Node, Obj, Pointer, Seq
@@ -850,8 +851,6 @@ def _literal_prefix(pattern: str) -> str | None:
 
 
 # -- one Canvas event type's Envelope ------------------------------------------------------
-CALIPER_CONTEXT = "http://purl.imsglobal.org/ctx/caliper/v1p1"
-CANVAS_NAMESPACE = "com.instructure.canvas"
 SHELL = schema_id("caliper/ims/envelope.json") + "#/$defs/shell"
 EVENT_ID_FACTS = Facts(frozenset({"string"}), frozenset({f"{IMS_DEFS}#/$defs/eventId"}))
 HOST_FACTS = Facts(frozenset({"string"}), min_length=1)  # engine.canvas_host: a non-empty string, or no event
@@ -862,7 +861,7 @@ Route = tuple[str, str]  # (schema type name, profile) the full check picks for 
 
 def event_node(template: Obj) -> Obj:
     """The event the engine writes: `@context` and `id` first, then the mapping's keys (which win)."""
-    items = dict((("@context", Const(CALIPER_CONTEXT, "engine")), ("id", Runtime("id", EVENT_ID_FACTS))))
+    items = dict((("@context", Const(CORE_CONTEXT, "engine")), ("id", Runtime("id", EVENT_ID_FACTS))))
     items.update(template.items)
     return Obj(tuple(items.items()), template.when, template.origin)
 
@@ -870,7 +869,7 @@ def event_node(template: Obj) -> Obj:
 def envelope_node(event: Obj) -> Obj:
     return Obj(
         (("sensor", Runtime("sensor", SENSOR_FACTS)), ("sendTime", Runtime("sendTime", None)),
-         ("dataVersion", Const(CALIPER_CONTEXT, "engine")), ("data", Seq((event,), "engine"))),
+         ("dataVersion", Const(CORE_CONTEXT, "engine")), ("data", Seq((event,), "engine"))),
         None, "engine",
     )  # fmt: skip
 
@@ -884,7 +883,7 @@ def prove_forward(template: Obj, variables: dict[str, Any], inputs: dict[str, li
     event = event_node(template)
     children = dict(event.items)
     context, type_node = children["@context"], children.get("type")
-    if template.when is not None or not (isinstance(context, Const) and context.value == CALIPER_CONTEXT):
+    if template.when is not None or not (isinstance(context, Const) and context.value == CORE_CONTEXT):
         return Proof(False, "the event's @context or presence is computed"), {}
     if isinstance(type_node, Const):
         values: list[Any] | None = [type_node.value]
