@@ -69,3 +69,15 @@ def leaves(value: Any, pointer: str = "") -> dict[str, Any]:
             found.update(leaves(child, f"{pointer}/{index}"))
         return found
     return {pointer: value}
+
+
+def paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value (itself first) as a tuple of keys and indexes, for mutations."""
+    found = [at]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths(item, (*at, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += paths(item, (*at, index))
+    return found

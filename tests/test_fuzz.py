@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import translator
-from corpus import caliper_examples, canvas_examples
+from corpus import caliper_examples, canvas_examples, paths
 from translator.io.readers import Record, read_records
 
 CASES = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -42,23 +42,12 @@ KEYS = ["metadata", "body", "data", "sensor", "sendTime", "dataVersion", "@conte
 keyed_objects = st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), json_values, max_size=6)
 
 
-def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [at]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*at, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*at, index))
-    return found
-
-
 @st.composite
 def mutated(draw: st.DrawFn) -> Any:
     """A corpus event (Canvas or Caliper) with a few values replaced, keys dropped or added."""
     event = copy.deepcopy(draw(st.sampled_from(CANVAS + CALIPER)))
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(event)))
+        path = draw(st.sampled_from(paths(event)))
         if not path:
             continue
         parent = event

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus import CALIPER_SPEC, caliper_examples, canvas_examples
+from corpus import CALIPER_SPEC, caliper_examples, canvas_examples, paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,17 +56,6 @@ JSON = st.recursive(
 KEYS = st.sampled_from(["metadata", "body", "user_id", "hostname", "event_name", "event_time", "data", "actor", "type", "action", "object", "id", "eventTime"])
 
 
-def _places(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [at]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _places(child, (*at, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _places(child, (*at, index))
-    return found
-
-
 @st.composite
 def records(draw: st.DrawFn) -> Any:
     """A seed or random JSON, then up to three mutations: a value replaced, a key dropped or added."""
@@ -74,7 +63,7 @@ def records(draw: st.DrawFn) -> Any:
         return draw(JSON)
     record = copy.deepcopy(draw(st.sampled_from(seeds())))
     for _ in range(draw(st.integers(0, 3))):
-        places = _places(record)
+        places = paths(record)
         place = draw(st.sampled_from(places))
         if not place:
             continue
