@@ -66,6 +66,7 @@ def test_signed_events_are_verified_spooled_and_converted(tmp_path: Path, jwks: 
         assert client.post("/events", content=sign(not_convertible, exp=now + 600)).status_code == 202
         assert wait_for(lambda: len(output_ids(Path(live.out))) == 3 and len(read_jsonl(Path(live.out), "rejects")) == 1)
         assert client.get("/healthz").json() == {"status": "ok"}
+        assert (client.get("/events").status_code, client.get("/nowhere").status_code) == (405, 404)
         metrics = client.get("/metrics").text
     assert sorted(output_ids(Path(live.out))) == sorted(event_id(event) for event in good)
     [reject] = read_jsonl(Path(live.out), "rejects")
