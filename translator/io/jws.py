@@ -19,9 +19,9 @@ followed: keys come only from the JWKS we were given.
 Two paths, one verdict. `jwt.decode` checks that every character of every segment is base64url
 in Python, which costs several times the RSA check itself (a receiver's main cost). So a token
 of the plain form Canvas sends (unpadded canonical base64url segments, no `crit`/`b64` header,
-`exp`/`nbf`/`iat` absent or integers within the leeway) is checked in C: one regular
-expression, base64 decoding, the signature by PyJWT's own RS256 algorithm object with the key
-prepared once per JWKS, the claims by `json` as PyJWT reads them. That path only ever accepts
+`exp`/`nbf`/`iat` absent or integers within the leeway) is checked without a loop in Python:
+one regular expression, base64 decoding, the signature by PyJWT's own RS256 algorithm object
+with the key parsed once per JWKS, the claims by `json` as PyJWT reads them. That path only ever accepts
 a token or refuses its signature; anything else about a token (padding, a non-canonical
 segment, a claim that is not a plain integer or is past its time) goes through `jwt.decode`,
 which gives the verdict and its reason, so both paths agree on every token (a property test
@@ -99,7 +99,7 @@ class JwksVerifier:
             if key.get("alg", ALGORITHM) != ALGORITHM or not isinstance(key.get("kid"), str):
                 continue
             try:
-                self.keys.setdefault(key["kid"], jwt.PyJWK(key, algorithm=ALGORITHM).key)  # prepared once
+                self.keys.setdefault(key["kid"], jwt.PyJWK(key, algorithm=ALGORITHM).key)
             except (jwt.PyJWKError, jwt.InvalidKeyError) as exc:
                 raise TranslatorError(f"JWKS key {key['kid']!r} is not a usable RSA key: {exc}") from exc
         if not self.keys:
@@ -148,9 +148,9 @@ class JwksVerifier:
         if _PLAIN.fullmatch(token) is None or "crit" in header or "b64" in header:
             return None
         signing_input, _, signature_segment = token.rpartition(".")
-        payload_segment = signing_input.partition(".")[2]
+        header_segment, _, payload_segment = signing_input.partition(".")
         payload, signature = _canonical(payload_segment), _canonical(signature_segment)
-        if payload is None or signature is None or _canonical(signing_input.partition(".")[0]) is None:
+        if payload is None or signature is None or _canonical(header_segment) is None:
             return None
         if not self._rs256.verify(signing_input.encode("ascii"), key, signature):
             raise JwsRejected("bad-signature", f"the signature does not verify with key {kid!r}")

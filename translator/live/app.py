@@ -4,9 +4,10 @@
 (`JwksCache`, hence `JwksVerifier`: RS256 only, `kid` from Instructure's JWKS, issuer allow-list,
 `exp`/`nbf`, size limit; 401 with the reason otherwise, 503 when no keys can be had). Anything
 else is refused (401 `unsigned`) unless `allow_unsigned`. The body is then spooled and fsynced
-(group commit, `commit.LoopCommit`) and only then answered 202; a spool that cannot be written answers 503, and
-Canvas delivers again later. Whether the event converts is the worker's business: a verified
-event that does not ends in the rejects file, not in a 4xx. `GET /healthz`, `GET /metrics`.
+(group commit, `commit.LoopCommit`) and only then answered 202; a spool that cannot be written
+answers 503, and Canvas delivers again later. Whether the event converts is the worker's
+business: a verified event that does not ends in the rejects file, not in a 4xx. `GET /healthz`,
+`GET /metrics`.
 
 The delivery path is a plain ASGI endpoint in front of the Starlette app: it reads the body from
 `receive` and answers with two `send`s, without Starlette's middleware, router, Request and

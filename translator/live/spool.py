@@ -171,15 +171,15 @@ class Spool:
     def _write(self, payloads: list[bytes]) -> list[Outcome]:
         """Append and fsync the frames of `payloads` (those that fit under `max_bytes`), in order."""
         frames = [FRAME.pack(len(payload), zlib.crc32(payload)) + payload for payload in payloads]
-        accepted = len(frames)
+        refused: list[Outcome] = []
         if self.max_bytes is not None:
             with self._lock:
                 room, accepted = self.max_bytes - (self._bytes - self._delivered), 0
             while accepted < len(frames) and len(frames[accepted]) <= room:
                 room -= len(frames[accepted])
                 accepted += 1
-        refused: list[Outcome] = [SpoolFull(self.max_bytes) for _ in frames[accepted:]]  # type: ignore[arg-type]
-        frames = frames[:accepted]
+            refused = [SpoolFull(self.max_bytes) for _ in frames[accepted:]]
+            frames = frames[:accepted]
         if not frames:
             return refused
         data = b"".join(frames)
