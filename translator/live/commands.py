@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -72,6 +73,10 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     setup_logging(settings.log_level)
+    # The converter thread and the event loop share the GIL: when the converter holds it, the
+    # loop waits up to one switch interval for it at every turn. 1 ms rather than 5 took the
+    # bench's p99 from 86-112 ms to 71-84 ms, and its rate up 4-6 % (interleaved runs).
+    sys.setswitchinterval(0.001)
     app = build_app(Service(settings))
     config = uvicorn.Config(
         app,
