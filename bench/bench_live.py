@@ -3,11 +3,14 @@
 Starts `translator serve` as its own process (pinned to CPU 0 when the machine has more than one),
 serves a JWKS from this process, signs N distinct Canvas events (corpus examples from ../shared,
 each with its own event_time) with RS256, and posts them over C keep-alive connections from a
-small asyncio HTTP/1.1 client (pinned to the other CPUs). Every 202 is fsynced in the spool
+small asyncio HTTP/1.1 client (pinned to the other CPUs), after `--warmup` untimed events that
+let every event type plan its conversion. Every 202 is fsynced in the spool
 before it is sent (group commit). Prints:
 
   accepted      signed events/s answered 202, over the posting phase
   latency       p50 / p99 / max of one POST, as the client sees it
+  server CPU    the server's CPU time per accepted event, in the event loop's thread (receiving)
+                and in the others (spool writer, converter): what one idle core would accept
   fsync         group commits and events per fsync, from the server's /metrics
   converter lag how long after the last 202 the worker had converted (or rejected) every event
   load          the load average before and after: on a shared machine the figures are indicative
