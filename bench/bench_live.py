@@ -233,9 +233,10 @@ def main() -> None:
     before = load()
     with tempfile.TemporaryDirectory(prefix="bench-live-") as work:
         config = Path(work) / "live.toml"
-        sink = 'caliper_endpoint = "http://127.0.0.1:9/"\n' if options.stalled_sink else ""
+        # a stalled sink logs a warning at each retry: only errors then
+        sink = 'caliper_endpoint = "http://127.0.0.1:9/"\nlog_level = "error"\n' if options.stalled_sink else 'log_level = "warning"\n'
         config.write_text(
-            f'port = {options.port}\nspool = "{work}/spool"\nout = "{work}/out"\njwks_url = "{jwks_url}"\nlog_level = "warning"\n{sink}',
+            f'port = {options.port}\nspool = "{work}/spool"\nout = "{work}/out"\njwks_url = "{jwks_url}"\n{sink}',
             encoding="utf-8",
         )
         server = subprocess.Popen([sys.executable, "-m", "translator", "serve", "--config", str(config)], cwd=ROOT, preexec_fn=pin)
