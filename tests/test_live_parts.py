@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from translator.errors import TranslatorError
 from translator.io.readers import read_records
 from translator.live.checkpoint import Checkpoint
+from translator.live.commit import LoopCommit
 from translator.live.config import TOKEN_VARIABLE, load_settings
 from translator.live.dedup import DedupWindow
 from translator.live.deliveries import Delivery
@@ -90,6 +92,26 @@ def test_a_write_error_fails_the_group_and_the_next_group_starts_a_new_segment(t
     spool.append(b"second").result(5)
     assert [entry.payload for entry in spool.read(spool.start(), 10)] == [b"first", b"second"]
     spool.close()
+
+
+def test_an_event_loops_appends_share_groups_and_each_gets_its_own_outcome(tmp_path: Path) -> None:
+    fsyncs: list[float] = []
+    sent = payloads(200)
+    spool = Spool(tmp_path, max_bytes=150 * (8 + len(sent[0])), on_fsync=fsyncs.append)  # room for 150 frames
+    commit = LoopCommit(spool)
+
+    async def post(batch: list[bytes]) -> list[Position | BaseException]:
+        return await asyncio.gather(*(commit.append(payload) for payload in batch), return_exceptions=True)
+
+    outcomes = asyncio.run(post(sent))
+    assert len(fsyncs) < 150  # requests waiting together shared their fsync
+    stored = [outcome for outcome in outcomes if isinstance(outcome, Position)]
+    assert stored == sorted(stored) and len(stored) == 150
+    assert all(isinstance(outcome, SpoolFull) for outcome in outcomes[150:])
+    assert [entry.payload for entry in spool.read(spool.start(), 500)] == sent[:150]
+    spool.close()
+    [closed] = asyncio.run(post([b"late"]))
+    assert isinstance(closed, SpoolClosed)
 
 
 def test_checkpoint_survives_a_reopen(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ and the JWKS served over HTTP: every answer the README documents, and where the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -66,6 +67,7 @@ def test_signed_events_are_verified_spooled_and_converted(tmp_path: Path, jwks: 
         assert client.post("/events", content=sign(not_convertible, exp=now + 600)).status_code == 202
         assert wait_for(lambda: len(output_ids(Path(live.out))) == 3 and len(read_jsonl(Path(live.out), "rejects")) == 1)
         assert client.get("/healthz").json() == {"status": "ok"}
+        assert (client.get("/events").status_code, client.get("/nowhere").status_code) == (405, 404)
         metrics = client.get("/metrics").text
     assert sorted(output_ids(Path(live.out))) == sorted(event_id(event) for event in good)
     [reject] = read_jsonl(Path(live.out), "rejects")
@@ -124,3 +126,22 @@ def test_a_full_spool_answers_503_and_loses_nothing_it_acknowledged(tmp_path: Pa
     spool = Spool(live.spool)
     assert len(spool.read(spool.start(), 1000)) == accepted
     spool.close()
+
+
+def test_concurrent_deliveries_are_all_acknowledged_and_converted_once(tmp_path: Path, jwks: JwksServer) -> None:
+    live = settings(tmp_path, jwks_url=jwks.url)
+    batch = events(120)
+    tokens = [sign(event) for event in batch]
+
+    async def post_all(url: str) -> list[int]:
+        limits = httpx.Limits(max_connections=24, max_keepalive_connections=24)
+        async with httpx.AsyncClient(base_url=url, timeout=20, limits=limits) as client:
+            answers = await asyncio.gather(*(client.post("/events", content=token) for token in tokens))
+        return [answer.status_code for answer in answers]
+
+    with receiver(live) as (url, _):
+        assert asyncio.run(post_all(url)) == [202] * len(tokens)
+        assert wait_for(lambda: len(output_ids(Path(live.out))) == len(batch))
+        metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    assert sorted(output_ids(Path(live.out))) == sorted(event_id(event) for event in batch)
+    assert f'translator_spooled_total{{channel="https"}} {len(batch)}.0' in metrics

@@ -15,7 +15,10 @@ from typing import Any
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from translator.errors import TranslatorError
@@ -335,3 +338,85 @@ def test_cli_issuer_allow_list_and_size_limit(tmp_path: Path, key: rsa.RSAPrivat
     assert reasons("--jwt-issuer", "https://mine.example", "--jwt-issuer", CANVAS_ISSUER) == []
     assert reasons("--jwt-issuer", "*") == []
     assert reasons("--jwt-max-bytes", "100") == ["token-too-large", "token-too-large"]
+
+
+# -- the plain path and jwt.decode agree ----------------------------------------------------
+
+LEEWAY = 60
+_OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+# Times at least 3 s away from the leeway's edges, so both verdicts, taken a moment apart, agree.
+_offsets = st.integers(-7200, 7200).filter(lambda offset: abs(abs(offset) - LEEWAY) > 3)
+_time_values = st.one_of(
+    _offsets.map(lambda offset: ("offset", offset)),
+    st.sampled_from([None, True, 1.5, "12", 2**70, -1, [1]]).map(lambda value: ("value", value)),
+)
+_headers = st.fixed_dictionaries(
+    {"alg": st.just("RS256"), "kid": st.just("2024-06")},
+    optional={"typ": st.just("JWT"), "crit": st.sampled_from([["b64"], ["exp"], "b64"]), "b64": st.booleans(), "jku": st.just("https://evil.example/jwks")},
+)
+
+
+def _mangle(segment: str, how: str) -> str:
+    """One segment made padded, non-canonical (unused bits set), or not base64url at all."""
+    if how == "padded":
+        return segment + "=" * (-len(segment) % 4)
+    if how == "unused-bits" and len(segment) % 4 in (2, 3):
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        return segment[:-1] + alphabet[alphabet.index(segment[-1]) | 1]
+    if how == "junk":
+        return segment[:1] + "!" + segment[1:]
+    return segment
+
+
+def _pyjwt_verdict(token: str, key: rsa.RSAPrivateKey) -> Any:
+    """What `jwt.decode` alone says: the claims, or the name of its exception."""
+    try:
+        claims = jwt.decode(
+            token,
+            key.public_key(),
+            algorithms=["RS256"],
+            leeway=LEEWAY,
+            options={"verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False},
+        )
+    except jwt.InvalidTokenError as exc:
+        return type(exc).__name__
+    return claims if claims.get("iss") == CANVAS_ISSUER else "bad-issuer"
+
+
+RULES = {
+    "ExpiredSignatureError": "expired",
+    "ImmatureSignatureError": "not-yet-valid",
+    "InvalidSignatureError": "bad-signature",
+    "bad-issuer": "bad-issuer",
+}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=_headers,
+    times=st.dictionaries(st.sampled_from(["exp", "nbf", "iat"]), _time_values),
+    issuer=st.sampled_from([CANVAS_ISSUER, "https://evil.example"]),
+    forged=st.booleans(),
+    mangled=st.tuples(st.sampled_from([0, 1, 2]), st.sampled_from(["none", "padded", "unused-bits", "junk"])),
+)
+def test_the_plain_path_and_jwt_decode_give_one_verdict(
+    key: rsa.RSAPrivateKey, verifier: JwksVerifier, header: dict[str, Any], times: dict[str, Any], issuer: str, forged: bool, mangled: tuple[int, str]
+) -> None:
+    now = int(time.time())
+    claims = {"iss": issuer, **EVENT, **{name: now + value if kind == "offset" else value for name, (kind, value) in times.items()}}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = (_OTHER_KEY if forged else key).sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    segments = [*signing_input.split("."), b64(signature)]
+    segments[mangled[0]] = _mangle(segments[mangled[0]], mangled[1])
+    token = ".".join(segments)
+    expected = _pyjwt_verdict(token, key)
+    try:
+        found: Any = verifier.claims(token)
+    except JwsRejected as exc:
+        found = exc.rule
+    if isinstance(expected, dict):
+        assert found == expected
+    elif expected in RULES:
+        assert found == RULES[expected]
+    else:  # anything else PyJWT refuses is a token that cannot be read
+        assert found == "malformed-jws", (expected, found)

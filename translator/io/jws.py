@@ -7,20 +7,33 @@ names the signing key by `kid`, and Instructure publishes its keys as a JWKS, ro
 data_service_setup.md` ("the event body will be a signed JWT with the live event data in the
 claims ... match the kid in the JWT header to the relevant JWK").
 
-What we check, with PyJWT (+ cryptography), never by hand: the header's `alg` must be RS256
-(`none`, HMAC and anything else are refused before any key is touched, so a public key can never
-be used as an HMAC secret); `kid` must name a key of the JWKS; the signature must verify; `exp`,
-`nbf` and `iat`, when present, are checked with a small leeway; `iss` must be one of an allow-list
-(Canvas's live-events issuer by default; `issuers=None` turns the check off); a token longer than
+What we check, with PyJWT (+ cryptography): the header's `alg` must be RS256 (`none`, HMAC and
+anything else are refused before any key is touched, so a public key can never be used as an HMAC
+secret); `kid` must name a key of the JWKS; the signature must verify; `exp`, `nbf` and `iat`,
+when present, are checked with a small leeway; `iss` must be one of an allow-list (Canvas's
+live-events issuer by default; `issuers=None` turns the check off); a token longer than
 `max_bytes` is refused before it is decoded at all. Registered claims (`exp`, `iat`, ...) are
 removed from the claims to leave the event. The token's `jku`/`x5u`/`jwk` headers are never
 followed: keys come only from the JWKS we were given.
+
+Two paths, one verdict. `jwt.decode` checks that every character of every segment is base64url
+in Python, which costs several times the RSA check itself (a receiver's main cost). So a token
+of the plain form Canvas sends (unpadded canonical base64url segments, no `crit`/`b64` header,
+`exp`/`nbf`/`iat` absent or integers within the leeway) is checked without a loop in Python:
+one regular expression, base64 decoding, the signature by PyJWT's own RS256 algorithm object
+with the key parsed once per JWKS, the claims by `json` as PyJWT reads them. That path only ever accepts
+a token or refuses its signature; anything else about a token (padding, a non-canonical
+segment, a claim that is not a plain integer or is past its time) goes through `jwt.decode`,
+which gives the verdict and its reason, so both paths agree on every token (a property test
+holds them to it).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +48,10 @@ CANVAS_ISSUER = "https://live-events.canvas.instructure.com"
 DEFAULT_ISSUERS: tuple[str, ...] = (CANVAS_ISSUER,)
 # One live event is a few KB (Canvas caps its long texts at 8 KB); a token far larger is an attack.
 DEFAULT_MAX_TOKEN_BYTES = 1 << 20
+# The plain compact form: three unpadded base64url segments (PyJWT also reads padded ones).
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TIMES = ("exp", "nbf", "iat")
 
 
 class JwsRejected(TranslatorError):
@@ -75,6 +92,7 @@ class JwksVerifier:
         self.issuers = frozenset(issuers) if issuers is not None else None
         self.max_bytes = max_bytes
         self.keys: dict[str, Any] = {}
+        self._rs256 = jwt.get_algorithm_by_name(ALGORITHM)
         for key in keys:
             if not isinstance(key, dict) or key.get("kty") != "RSA" or key.get("use", "sig") != "sig":
                 continue
@@ -104,7 +122,6 @@ class JwksVerifier:
 
     def claims(self, token: str) -> dict[str, Any]:
         """The verified claims of `token`; raises `JwsRejected` with the reason."""
-        jwt = _pyjwt()
         if len(token) > self.max_bytes:
             raise JwsRejected("token-too-large", f"the signed payload is {len(token):,} bytes; at most {self.max_bytes:,} are accepted")
         header = _segment(token, 0)
@@ -117,6 +134,48 @@ class JwksVerifier:
             raise JwsRejected(
                 "unknown-kid", f"JWS key id {kid!r} is not in the JWKS (known: {', '.join(sorted(self.keys))})"
             )
+        claims = self._plain_claims(token, header, key, kid)
+        if claims is None:
+            claims = self._decoded_claims(token, key, kid)
+        if self.issuers is not None and claims.get("iss") not in self.issuers:
+            allowed = ", ".join(sorted(self.issuers)) or "none"
+            raise JwsRejected("bad-issuer", f"the issuer {claims.get('iss')!r} is not allowed (allowed: {allowed})")
+        return claims
+
+    def _plain_claims(self, token: str, header: dict[str, Any], key: Any, kid: str) -> dict[str, Any] | None:
+        """The claims of a token of the plain form whose signature verifies and whose times hold;
+        None when `jwt.decode` is to judge it. A signature that does not verify is refused here."""
+        if _PLAIN.fullmatch(token) is None or "crit" in header or "b64" in header:
+            return None
+        signing_input, _, signature_segment = token.rpartition(".")
+        header_segment, _, payload_segment = signing_input.partition(".")
+        payload, signature = _canonical(payload_segment), _canonical(signature_segment)
+        if payload is None or signature is None or _canonical(header_segment) is None:
+            return None
+        if not self._rs256.verify(signing_input.encode("ascii"), key, signature):
+            raise JwsRejected("bad-signature", f"the signature does not verify with key {kid!r}")
+        try:
+            claims = json.loads(payload)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(claims, dict):
+            return None
+        now = time.time()
+        for name in _TIMES:
+            value = claims.get(name)
+            if value is None:
+                if name in claims:
+                    return None
+                continue
+            if type(value) is not int:
+                return None
+            if (value <= now - self.leeway) if name == "exp" else (value > now + self.leeway):
+                return None
+        return claims
+
+    def _decoded_claims(self, token: str, key: Any, kid: str) -> dict[str, Any]:
+        """`jwt.decode`'s verdict on `token`, as our reasons."""
+        jwt = _pyjwt()
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -133,9 +192,6 @@ class JwksVerifier:
             raise JwsRejected("bad-signature", f"the signature does not verify with key {kid!r}") from None
         except jwt.InvalidTokenError as exc:
             raise JwsRejected("malformed-jws", f"the signed payload cannot be read: {exc}") from None
-        if self.issuers is not None and claims.get("iss") not in self.issuers:
-            allowed = ", ".join(sorted(self.issuers)) or "none"
-            raise JwsRejected("bad-issuer", f"the issuer {claims.get('iss')!r} is not allowed (allowed: {allowed})")
         return claims
 
     def event(self, token: str) -> dict[str, Any]:
@@ -163,6 +219,16 @@ def _segment(token: str, index: int) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise JwsRejected("malformed-jws", "not a readable compact JWS: its header and claims must be JSON objects")
     return value
+
+
+def _canonical(segment: str) -> bytes | None:
+    """The bytes of a base64url segment (of base64url characters only), or None when it is not
+    the one canonical encoding of them (a length no encoding has, or unused bits that are not
+    zero): PyJWT refuses those, and so they go to it for the reason."""
+    rest = len(segment) % 4
+    if rest == 1 or (rest and _BASE64URL.index(segment[-1]) & (0b1111 if rest == 2 else 0b11)):
+        return None
+    return base64.urlsafe_b64decode(segment + "=" * (4 - rest if rest else 0))
 
 
 def _event(claims: dict[str, Any]) -> dict[str, Any]:

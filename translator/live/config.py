@@ -52,6 +52,8 @@ class LiveSettings:
     jwks_max_age: float = 3600.0
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    backlog: int = 2048
+    limit_concurrency: int | None = 1000
     # the spool
     spool: str = "spool"
     spool_max_bytes: int | None = None

@@ -6,6 +6,8 @@ written and fsynced together, so requests arriving together share one fsync and 
 not cap throughput. `append` returns a future that completes (with the frame's end position) only
 once the frame is on disk, or fails with the `OSError` that kept it off: disk full, a permission,
 the spool's own limit on undelivered bytes (`SpoolFull`), or the spool closing (`SpoolClosed`).
+`append_many` does the same for a caller that gathers payloads itself (the receiver's event
+loop, `commit.LoopCommit`): one future for the lot, so one wake-up of the caller per group.
 
 Readers (`read`) see only committed frames of the segment being written, and whole segments
 written before; a frame cut short by a crash fails its CRC and ends its segment. A segment is
@@ -38,6 +40,10 @@ class Position(NamedTuple):
 
     segment: int
     offset: int
+
+
+Outcome = Position | OSError  # of one payload: where its frame ends on disk, or why it is not there
+Settle = Callable[[list[Outcome]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +99,7 @@ class Spool:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._done = threading.Condition(self._lock)
-        self._pending: list[tuple[bytes, Future[Position]]] = []
+        self._pending: list[tuple[list[bytes], Settle]] = []
         self._committed: Position | None = None  # end of what is on disk in the segment being written
         self._commits = 0
         self._closing = False
@@ -104,13 +110,32 @@ class Spool:
     def append(self, payload: bytes) -> Future[Position]:
         """Queue `payload`; the future completes once it is fsynced (or fails with an OSError)."""
         future: Future[Position] = Future()
-        with self._lock:
-            if self._closing:
-                future.set_exception(SpoolClosed())
+
+        def settle(outcomes: list[Outcome]) -> None:
+            [outcome] = outcomes
+            if isinstance(outcome, OSError):
+                future.set_exception(outcome)
             else:
-                self._pending.append((payload, future))
-                self._work.notify()
+                future.set_result(outcome)
+
+        self._submit([payload], settle)
         return future
+
+    def append_many(self, payloads: list[bytes]) -> Future[list[Outcome]]:
+        """Queue `payloads`; the future completes once they were written, with each one's outcome:
+        its end position once fsynced, or the OSError that kept it off."""
+        future: Future[list[Outcome]] = Future()
+        self._submit(payloads, future.set_result)
+        return future
+
+    def _submit(self, payloads: list[bytes], settle: Settle) -> None:
+        with self._lock:
+            closing = self._closing
+            if not closing:
+                self._pending.append((payloads, settle))
+                self._work.notify()
+        if closing:
+            settle([SpoolClosed() for _ in payloads])
 
     @property
     def running(self) -> bool:
@@ -136,20 +161,27 @@ class Spool:
                 group, self._pending = self._pending, []
             self._commit(group)
 
-    def _commit(self, group: list[tuple[bytes, Future[Position]]]) -> None:
-        frames = [FRAME.pack(len(payload), zlib.crc32(payload)) + payload for payload, _ in group]
-        accepted = len(frames)
+    def _commit(self, group: list[tuple[list[bytes], Settle]]) -> None:
+        outcomes = self._write([payload for payloads, _ in group for payload in payloads])
+        start = 0
+        for payloads, settle in group:
+            settle(outcomes[start : start + len(payloads)])
+            start += len(payloads)
+
+    def _write(self, payloads: list[bytes]) -> list[Outcome]:
+        """Append and fsync the frames of `payloads` (those that fit under `max_bytes`), in order."""
+        frames = [FRAME.pack(len(payload), zlib.crc32(payload)) + payload for payload in payloads]
+        refused: list[Outcome] = []
         if self.max_bytes is not None:
             with self._lock:
                 room, accepted = self.max_bytes - (self._bytes - self._delivered), 0
             while accepted < len(frames) and len(frames[accepted]) <= room:
                 room -= len(frames[accepted])
                 accepted += 1
-            for _, future in group[accepted:]:
-                future.set_exception(SpoolFull(self.max_bytes))
-            group, frames = group[:accepted], frames[:accepted]
+            refused = [SpoolFull(self.max_bytes) for _ in frames[accepted:]]
+            frames = frames[:accepted]
         if not frames:
-            return
+            return refused
         data = b"".join(frames)
         try:
             fd = self._writable(len(data))
@@ -162,23 +194,19 @@ class Spool:
                 self._on_fsync(time.perf_counter() - started)
         except OSError as exc:
             self._abandon()
-            for _, future in group:
-                future.set_exception(exc)
-            return
-        ends = []
-        offset = self._size
+            return [exc for _ in frames] + refused
+        outcomes: list[Outcome] = []
+        segment, offset = self._committed.segment, self._size  # type: ignore[union-attr]
         for frame in frames:
             offset += len(frame)
-            ends.append(offset)
+            outcomes.append(Position(segment, offset))
         self._size = offset
         with self._lock:
             self._bytes += len(data)
-            self._committed = Position(self._committed.segment, offset)  # type: ignore[union-attr]
+            self._committed = Position(segment, offset)
             self._commits += 1
             self._done.notify_all()
-        segment = self._committed.segment
-        for (_, future), end in zip(group, ends):
-            future.set_result(Position(segment, end))
+        return outcomes + refused
 
     def _writable(self, length: int) -> int:
         """The descriptor to append `length` bytes to: the current segment, or a new one."""

@@ -53,8 +53,13 @@ class Worker:
         dedup: DedupWindow | None = None,
         batch: int = 512,
         idle: float = 0.5,
+        linger: float = 0.1,
         retry: float = 1.0,
     ) -> None:
+        """`linger`: after a batch shorter than `batch`, how long to let the next one gather. A
+        worker that took every commit as it came would deliver a few events at a time, each
+        batch paying its own fsyncs (events, rejects, checkpoint) and competing on the disk with
+        the receiver's spool fsyncs; an event waits at most this long more to be converted."""
         self.spool = spool
         self.checkpoint = checkpoint
         self.convert = convert
@@ -64,6 +69,7 @@ class Worker:
         self.dedup = dedup or DedupWindow()
         self.batch = batch
         self.idle = idle
+        self.linger = linger
         self.retry = retry
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
@@ -114,6 +120,8 @@ class Worker:
                 self.metrics.spool_depth.set(self.spool.depth(position))
             except OSError as exc:  # the segments stay; the next batch removes them
                 log(logging.WARNING, "delivered segments not removed yet", error=str(exc))
+            if len(entries) < self.batch:
+                self._stop.wait(self.linger)
 
     def _deliver(self, entries: list[Entry]) -> None:
         records = [record for entry in entries for record in Delivery.decode(entry.payload).records()]
