@@ -275,3 +275,18 @@ def test_problems_serialise_as_json() -> None:
         "message": "must be number or null, not a string",
         "value": '"5"',
     }
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2019-11-05 07:38:00 -0800", "2019-11-05T07:38:00+01:00", "2019-13-05T07:38:00Z", "2019-11-05T07:38Z"])
+def test_a_malformed_event_time_is_one_error_naming_the_format(value: str) -> None:
+    """Not also the warning that a well-formed time without milliseconds gets (issue 16)."""
+    event = copy.deepcopy(EXAMPLES["logged_in[0]"].payload)
+    event["metadata"]["event_time"] = value
+    [problem] = translator.validate(event)
+    assert (problem.path, problem.rule, problem.severity) == ("/metadata/event_time", "pattern", "error")
+    assert "yyyy-MM-ddTHH:mm:ss.SSSZ" in problem.message
+    envelope = translator.translate(EXAMPLES["logged_in[0]"].payload)
+    envelope["data"][0]["eventTime"] = envelope["sendTime"] = value
+    found = {(p.path, p.rule) for p in translator.validate(envelope) if p.path.endswith("Time")}
+    assert found == {("/sendTime", "pattern"), ("/data/0/eventTime", "pattern")}
+    assert all("YYYY-MM-DDTHH:mm:ss.SSSZ" in p.message for p in translator.validate(envelope) if p.path.endswith("Time"))
