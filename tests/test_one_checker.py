@@ -10,7 +10,6 @@ itself has no form for it (`unsupported-event`: another tool's Caliper without a
 from __future__ import annotations
 
 import copy
-import io
 import json
 from functools import cache
 from pathlib import Path
@@ -18,12 +17,13 @@ from typing import Any
 
 import pytest
 from corpus import CALIPER_SPEC, caliper_examples, canvas_examples, paths
+from support import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import translator
 from translator.batch import convert_stream, input_reason
-from translator.cli import _checked, run
+from translator.cli import _checked
 from translator.io.unwrap import Item
 from translator.validation import conforms
 
@@ -132,12 +132,6 @@ def test_a_session_event_without_a_user_is_invalid_input_in_both_commands() -> N
         assert (result.reason, [(p.path, p.rule) for p in result.problems if p.is_error]) == ("invalid-input", problems)
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(list(argv), io.StringIO(""), stdout, stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
 def test_the_readme_user_mapping_round_trip_works_as_written(tmp_path: Path) -> None:
     """Lecture capture Caliper -> Canvas with --mappings, validated with --mappings, back to Caliper."""
     canvas, back = tmp_path / "canvas.jsonl", tmp_path / "back.jsonl"
@@ -150,3 +144,44 @@ def test_the_readme_user_mapping_round_trip_works_as_written(tmp_path: Path) -> 
     first = original["data"][0] if "data" in original else original
     [event] = envelope["data"]
     assert {k: event[k] for k in ("type", "action", "actor", "eventTime")} == {k: first[k] for k in ("type", "action", "actor", "eventTime")}
+
+
+def _dropped(record: Any, places: Any) -> Any:
+    """`record` (an Envelope of one event) without the values at `places` in its event."""
+    record = copy.deepcopy(record)
+    for at in places:
+        parent = record["data"][0]
+        for key in at[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict):
+            parent.pop(at[-1], None)
+    return record
+
+
+@cache
+def restorable_cases() -> tuple[tuple[str, Any, Any], ...]:
+    """(label, Canvas's Caliper event, places dropped) for every shipped mapping and each required
+    Canvas field it restores from plain copies: all its places dropped, and each one alone."""
+    t = engine(False, False)
+    cases = []
+    for mapping in t.catalog.by_event.values():
+        events = [translator.translate(e.payload, to="caliper") for e in canvas_examples() if e.event_type == mapping.canvas_event and conforms(translator.validate(e.payload))]
+        events += [e.payload for e in caliper_examples() if e.event_type == mapping.canvas_event and conforms(translator.validate(e.payload))]
+        for event in events[:3]:
+            for field, sources in mapping.required_sources:
+                label = f"{mapping.canvas_event}:{'.'.join(field)}"
+                cases.append((label, event, sources))
+                cases += [(f"{label}:{'/'.join(map(str, at))}", event, (at,)) for at in sources if len(sources) > 1]
+    return tuple(cases)
+
+
+def test_every_required_canvas_field_is_checked_on_the_way_in() -> None:
+    """Canvas's Caliper without what a required Canvas field is restored from: validate and
+    convert --to canvas give the same verdict and label, for every shipped mapping."""
+    outcomes: dict[str, set[str]] = {}
+    for label, event, places in restorable_cases():
+        record = _dropped(event, places)
+        for to in ("canvas", "caliper"):
+            outcomes.setdefault(label, set()).add(verdicts(record, to, mappings=False, strict=False))
+    assert outcomes  # every documented mapping restores some required field from a copy
+    assert {label for label, seen in outcomes.items() if seen == {"invalid-input"}} >= {"quiz_submitted:body.quiz_id"}

@@ -89,3 +89,18 @@ STRICT_RULES = frozenset({"unknown-event", "unknown-field"})
 def strictly(problems: list[Problem]) -> list[Problem]:
     """`problems` with unknown event types and unknown fields as errors (`--strict`)."""
     return [replace(p, severity="error") if p.rule in STRICT_RULES else p for p in problems]
+
+
+@cache
+def required_fields(event_name: str) -> tuple[tuple[str, str], ...]:
+    """The fields every Canvas event of `event_name` must have, as (``metadata`` or ``body``, name):
+    the metadata schema's `required`, with those its `if`/`then` rules add for this event name,
+    and the body schema's (none for a type without a schema)."""
+    store = schema_store()
+    metadata = store.registry.contents(METADATA_ID)
+    names = list(metadata.get("required", ()))
+    for index, rule in enumerate(metadata.get("allOf", ())):
+        if "if" in rule and not store.compiled(f"{METADATA_ID}#/allOf/{index}/if", rule["if"]).problems({"event_name": event_name}):
+            names += rule.get("then", {}).get("required", ())
+    body = store.registry.contents(body_schema_id(event_name)).get("required", ()) if event_name in canvas_event_names() else ()
+    return (*(("metadata", name) for name in dict.fromkeys(names)), *(("body", name) for name in body))

@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from ..errors import MappingError, Problem
+from ..formats.canvas import required_fields
 from ..resources import data_dir
 from ..pointer import pointer as pointer_text
 from ..schema_store import schema_id, schema_store
@@ -114,6 +115,23 @@ class CompiledMapping:
             elif at == ("object", "id") and isinstance(node, Copy) and node.converter and node.converter.name.startswith("urn:"):
                 found[("object", "id", "#kind")] = node.converter.name[4:]
         return found
+
+    @cached_property
+    def required_sources(self) -> tuple[tuple[tuple[str, ...], tuple[Pointer, ...]], ...]:
+        """Each field a Canvas event of this type must have (`required_fields`) that plain copies
+        alone restore, with the places in a Caliper event it is restored from (one suffices): what
+        such an event must carry for `restore` to give a conforming Canvas event. A field a
+        `$reverse` rule restores is not listed; nor one nothing restores (the mapping's to fix)."""
+        if self.canvas_event == "*":
+            return ()
+        found = []
+        for field_path in required_fields(self.canvas_event):
+            if any(field_path[: len(target)] == target for target, _ in self.reverse_rules):
+                continue
+            sources = tuple(at for at, copy, _ in self.copies if copy.path == field_path and (copy.converter is None or copy.converter.inverse))
+            if sources:
+                found.append((field_path, sources))
+        return tuple(found)
 
     def specificity(self) -> tuple[int, int]:
         constraints = self.constraints

@@ -67,6 +67,15 @@ def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, probl
     return restored
 
 
+def missing_sources(mapping: CompiledMapping, event: dict[str, Any]) -> list[tuple[tuple[str, ...], tuple[Pointer, ...]]]:
+    """The required Canvas fields `restore` could not restore from `event`, none of whose
+    places (`CompiledMapping.required_sources`) holds a value, with those places."""
+    if not mapping.required_sources:
+        return []
+    event, _ = _expand_iris(event, mapping.entity_slots)
+    return [(field, sources) for field, sources in mapping.required_sources if all(lookup(event, at) is OMIT for at in sources)]
+
+
 def canvas_style(value: Any, style: str, scope: Scope) -> Any:
     """`value` as Canvas writes the field (a mapping's `canvas_style`); a value the style does not fit stays as it is."""
     if style == "seconds" and isinstance(value, str):
