@@ -107,7 +107,8 @@ def _carried_problems(payload: Any, custom_events: frozenset[str], quick: bool, 
         if not is_generic_form(item):
             continue
         obj = item.get("object")
-        body = (obj.get("extensions") or {}).get(CANVAS_NAMESPACE) if isinstance(obj, dict) else None
+        extensions = obj.get("extensions") if isinstance(obj, dict) else None  # its schema reports one not an object
+        body = extensions.get(CANVAS_NAMESPACE) if isinstance(extensions, dict) else None
         carried = {"metadata": item["extensions"][CANVAS_NAMESPACE]["metadata"], "body": body if body is not None else {}}
         places = {
             "metadata": f"{prefix}/extensions/{CANVAS_NAMESPACE}/metadata",
