@@ -121,11 +121,3 @@ def test_a_quoted_pattern_is_expanded_like_the_shell_would(command: str, tmp_pat
     elif command == "convert":
         assert "2 records read, 2 converted" in err
 
-
-def test_the_readme_test_command_is_what_ci_runs_and_it_runs_the_slow_tests_too() -> None:
-    root = Path(__file__).resolve().parents[1]
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    commands = [line for line in readme.splitlines() if "pytest" in line and line.startswith("python3 -m venv")]
-    ci = (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()[-1]
-    assert commands == [ci]
-    assert ci.endswith('-m pytest -m ""')  # the default run (pyproject's addopts) skips `slow`
