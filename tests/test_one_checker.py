@@ -177,8 +177,9 @@ def restorable_cases() -> tuple[tuple[str, Any, Any], ...]:
         for event in events[:3]:
             for field, sources in mapping.required_sources:
                 label = f"{mapping.canvas_event}:{'.'.join(field)}"
-                cases.append((label, event, sources))
-                cases += [(f"{label}:{'/'.join(map(str, at))}", event, (at,)) for at in sources if len(sources) > 1]
+                places = tuple(at for at, _, _ in sources)
+                cases.append((label, event, places))
+                cases += [(f"{label}:{'/'.join(map(str, at))}", event, (at,)) for at in places if len(places) > 1]
     return tuple(cases)
 
 
@@ -192,6 +193,28 @@ def test_every_required_canvas_field_is_checked_on_the_way_in() -> None:
             outcomes.setdefault(label, set()).update(verdicts(record, to, mappings=False, strict=False))
     assert outcomes  # every documented mapping restores some required field from a copy
     assert {label for label, seen in outcomes.items() if seen == {"invalid-input"}} >= {"quiz_submitted:body.quiz_id"}
+
+
+WRONG_VALUES = ("urn:instructure:canvas:course:5", "urn:instructure:canvas:quiz:abc", "http://example.edu/x", "x", 12)
+
+
+def test_every_required_canvas_field_from_a_value_that_cannot_give_it_back() -> None:
+    """The value at a required field's place replaced by one that converts back to nothing valid
+    (a URN of another kind or with no id, an IRI that is no Canvas URN): the same verdict and label
+    in both commands, and never a conversion that fails after validate passed it."""
+    outcomes = set()
+    for _label, event, places in restorable_cases():
+        if len(places) != 1:
+            continue
+        [at] = places
+        for value in WRONG_VALUES:
+            record = copy.deepcopy(event)
+            parent = record["data"][0]
+            for key in at[:-1]:
+                parent = parent[key]
+            parent[at[-1]] = value
+            outcomes.update(verdicts(record, "canvas", mappings=False, strict=False))
+    assert {"invalid-input", "converted"} <= outcomes and outcomes <= {"invalid-input", "converted", "unsupported-event"}
 
 
 @pytest.mark.parametrize("extensions", [1, [], "text", None], ids=repr)

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import FormatError, Problem, TranslatorError
 from .formats import FORMATS, detect_format
+from .formats.caliper import default_profile, is_envelope
 from .formats.canvas import strictly, validate_canvas
 from .io.jsontext import non_finite_problem
+from .mapping.restore import unrestorable
 from .pointer import pointer
 from .schema_store import brief
 
@@ -85,8 +87,6 @@ def check(
 
 def _events(payload: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """Each event object of a Caliper payload (an Envelope's data items, or the bare event) with its pointer."""
-    from .formats.caliper import is_envelope
-
     if not isinstance(payload, dict):
         return
     envelope = is_envelope(payload)
@@ -122,24 +122,17 @@ def _carried_problems(payload: Any, custom_events: frozenset[str], quick: bool, 
 
 
 def _unrestorable_problems(payload: Any, catalog: Catalog) -> list[Problem]:
-    """Canvas's Caliper (an event with Canvas's markers) must carry a value at one of the places its
-    mapping restores each required Canvas field from: Canvas's own form always does, and without
-    it the Canvas event restored would not conform (`convert --to canvas` would reject it as
-    invalid output after `validate` passed it)."""
-    from .formats.caliper import default_profile
-    from .mapping.restore import missing_sources
-
+    """Canvas's Caliper (an event with Canvas's markers) must carry, at one of the places its
+    mapping restores each required Canvas field from, a value that gives that field back: Canvas's
+    own form always does, and without it `convert --to canvas` would fail the mapping or reject
+    the Canvas event restored as invalid output after `validate` passed the record."""
     found = []
     for prefix, item in _events(payload):
         if default_profile(item) != "canvas" or (mapping := catalog.reverse(item, canvas=True)) is None:
             continue
-        for field, sources in missing_sources(mapping, item):
-            places = " or ".join(pointer(at) for at in sources)
-            message = (
-                f"{'.'.join(field)} of the Canvas {mapping.canvas_event} event is restored from {places}, which this "
-                f"event lacks; Canvas's Caliper form of {mapping.canvas_event} always has it"
-            )
-            found.append(Problem(prefix + pointer(sources[0]), message, "canvas-required"))
+        for at, why in unrestorable(mapping, item):
+            message = f"{why}; Canvas's Caliper form of {mapping.canvas_event} always gives it"
+            found.append(Problem(prefix + pointer(at), message, "canvas-required"))
     return found
 
 

@@ -104,3 +104,20 @@ def required_fields(event_name: str) -> tuple[tuple[str, str], ...]:
             names += rule.get("then", {}).get("required", ())
     body = store.registry.contents(body_schema_id(event_name)).get("required", ()) if event_name in canvas_event_names() else ()
     return (*(("metadata", name) for name in dict.fromkeys(names)), *(("body", name) for name in body))
+
+
+def field_problems(event_name: str, field: tuple[str, str], value: Any) -> list[Problem]:
+    """The errors of `value` as the Canvas field `field` (``metadata`` or ``body``, name) of an
+    event of `event_name`, by that field's own schema (none for a field no schema describes)."""
+    schema = _field_schema(event_name, field)
+    return [p for p in schema.problems(value, quick=True) if p.is_error] if schema is not None else []
+
+
+@cache
+def _field_schema(event_name: str, field: tuple[str, str]) -> Compiled | None:
+    part, name = field
+    base = METADATA_ID if part == "metadata" else body_schema_id(event_name)
+    store = schema_store()
+    if not store.has(base) or name not in store.registry.contents(base).get("properties", {}):
+        return None
+    return store.compiled(f"{base}#/properties/{name}")

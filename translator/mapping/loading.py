@@ -117,18 +117,18 @@ class CompiledMapping:
         return found
 
     @cached_property
-    def required_sources(self) -> tuple[tuple[tuple[str, ...], tuple[Pointer, ...]], ...]:
+    def required_sources(self) -> tuple[tuple[tuple[str, str], tuple[tuple[Pointer, Copy, bool], ...]], ...]:
         """Each field a Canvas event of this type must have (`required_fields`) that plain copies
-        alone restore, with the places in a Caliper event it is restored from (one suffices): what
-        such an event must carry for `restore` to give a conforming Canvas event. A field a
-        `$reverse` rule restores is not listed; nor one nothing restores (the mapping's to fix)."""
+        alone restore, with the copies it is restored from (`copies` entries, in the order `restore`
+        tries them): what such an event must carry for `restore` to give a conforming Canvas event.
+        A field a `$reverse` rule restores is not listed; nor one nothing restores (the mapping's to fix)."""
         if self.canvas_event == "*":
             return ()
         found = []
         for field_path in required_fields(self.canvas_event):
             if any(field_path[: len(target)] == target for target, _ in self.reverse_rules):
                 continue
-            sources = tuple(at for at, copy, _ in self.copies if copy.path == field_path and (copy.converter is None or copy.converter.inverse))
+            sources = tuple(entry for entry in self.copies if entry[1].path == field_path and (entry[1].converter is None or entry[1].converter.inverse))
             if sources:
                 found.append((field_path, sources))
         return tuple(found)
