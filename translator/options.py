@@ -107,8 +107,7 @@ def with_options(function: Function) -> Function:
         for f in fields(ConvertOptions)
         if f.name not in named
     ]
-    last = next((i for i, p in enumerate(kept) if p.kind is inspect.Parameter.VAR_KEYWORD), len(kept))
-    signature = own.replace(parameters=[*kept[:last], *added, *kept[last:]])
+    signature = own.replace(parameters=[*kept, *added])
     options = {f.name for f in fields(ConvertOptions)}
 
     @functools.wraps(function)

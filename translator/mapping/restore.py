@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ids
 from ..errors import Problem
-from ..pointer import pointer as pointer_text
 from ..formats.canvas import field_problems
+from ..pointer import pointer as pointer_text
 from .converters import Scope
 from .nodes import OMIT, MappingRuntimeError, Pointer, lookup
 
