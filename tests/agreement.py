@@ -23,13 +23,9 @@ from typing import Any
 from corpus import Example, documented_pairs, leaves
 from equivalence import same_value, shard_of_event
 from golden import our_addition
-from test_canvas_schemas import BROKEN_EXAMPLES
-from test_golden import EXCEPTIONS
+from support import BROKEN_EXAMPLES, REVERSE_EXCEPTIONS
 
 from translator.mapping.report import lossy_fields
-
-# Contradictory pairs (test_golden.EXCEPTIONS), less those that differ only in id style.
-REVERSE_EXCEPTIONS = set(EXCEPTIONS) - {"discussion_entry_created[0]", "group_category_created[0]"}
 
 
 @dataclass

@@ -16,13 +16,9 @@ import translator
 from jsonschema import Draft202012Validator
 from translator.resources import data_dir
 from corpus import canvas_examples
+from negatives import CANVAS_NEGATIVE, LONG_TEXT, broken_canvas_event, canvas_example
+from support import BROKEN_EXAMPLES
 
-# Documentation examples that break Canvas's own rules: label -> (path, rule, why).
-BROKEN_EXAMPLES = {
-    "course_updated[0]": ("/metadata/event_time", "pattern", "event_time written as '2019-11-05 07:38:00 -0800' (space, offset, no millis)"),
-    "user_updated[0]": ("/body/updated_at", "pattern", "updated_at has a three-digit year, 019-11-01"),
-    "grade_override[0]": ("/body", "required", "event_name says grade_change, so the grade_override body fails grade_change's schema"),
-}
 # Archived events from before Canvas added milliseconds: they conform, with a warning.
 PRE_MILLISECOND_EXAMPLES = {"enrollment_created[0]", "learning_outcome_result_created[0]", "learning_outcome_result_updated[0]"}
 # Examples that conform with a documented remark: label -> {(path, rule)}.
@@ -81,98 +77,19 @@ def test_every_documented_event_type_has_a_schema() -> None:
 
 
 # --- the negative suite --------------------------------------------------------------------
-def _base(label: str) -> dict[str, Any]:
-    return copy.deepcopy(EXAMPLES[label].payload)
-
-
-def _set(document: dict[str, Any], pointer: str, value: Any) -> None:
-    *parents, last = pointer.strip("/").split("/")
-    for key in parents:
-        document = document[key]
-    document[last] = value
-
-
-def _delete(document: dict[str, Any], pointer: str) -> None:
-    *parents, last = pointer.strip("/").split("/")
-    for key in parents:
-        document = document[key]
-    del document[last]
-
-
-DELETE = object()
-LONG_TEXT = "x" * 8193
-
-# (id, base example, pointer to change, new value or DELETE, expected problem path, expected rule)
-NEGATIVE = [
-    ("missing event_name", "grade_change[0]", "/metadata/event_name", DELETE, "/metadata", "required"),
-    ("missing event_time", "grade_change[0]", "/metadata/event_time", DELETE, "/metadata", "required"),
-    ("event_time with offset", "grade_change[0]", "/metadata/event_time", "2019-11-01T19:11:05.222+01:00", "/metadata/event_time", "pattern"),
-    ("event_time with a space", "grade_change[0]", "/metadata/event_time", "2019-11-01 19:11:05.222Z", "/metadata/event_time", "pattern"),
-    ("event_time date only", "grade_change[0]", "/metadata/event_time", "2019-11-01", "/metadata/event_time", "pattern"),
-    ("event_time epoch number", "grade_change[0]", "/metadata/event_time", 1572635465, "/metadata/event_time", "type"),
-    ("event_time month 13", "grade_change[0]", "/metadata/event_time", "2019-13-01T19:11:05.222Z", "/metadata/event_time", "pattern"),
-    ("event_time microseconds", "grade_change[0]", "/metadata/event_time", "2019-11-01T19:11:05.222123Z", "/metadata/event_time", "pattern"),
-    ("event_name with capitals", "grade_change[0]", "/metadata/event_name", "GradeChange", "/metadata/event_name", "pattern"),
-    ("event_name not a string", "grade_change[0]", "/metadata/event_name", 7, "/metadata/event_name", "type"),
-    ("numeric user_id", "grade_change[0]", "/metadata/user_id", 21070000000000987, "/metadata/user_id", "type"),
-    ("user_id with letters", "grade_change[0]", "/metadata/user_id", "2107abc", "/metadata/user_id", "pattern"),
-    ("empty root_account_id", "grade_change[0]", "/metadata/root_account_id", "", "/metadata/root_account_id", "pattern"),
-    ("negative context_id", "grade_change[0]", "/metadata/context_id", "-565", "/metadata/context_id", "pattern"),
-    ("producer not canvas", "grade_change[0]", "/metadata/producer", "blackboard", "/metadata/producer", "const"),
-    ("http_method lower case", "grade_change[0]", "/metadata/http_method", "post", "/metadata/http_method", "enum"),
-    ("hostname with a path", "grade_change[0]", "/metadata/hostname", "oxana.instructure.com/x", "/metadata/hostname", "pattern"),
-    ("url not absolute", "grade_change[0]", "/metadata/url", "/api/v1/courses", "/metadata/url", "pattern"),
-    ("client_ip not an address", "grade_change[0]", "/metadata/client_ip", "localhost", "/metadata/client_ip", "pattern"),
-    ("job_id without job_tag", "grade_change[0]", "/metadata/job_id", "1020020528469291", "/metadata", "dependentRequired"),
-    ("metadata is an array", "grade_change[0]", "/metadata", [], "/metadata", "type"),
-    ("body is a string", "grade_change[0]", "/body", "{}", "/body", "type"),
-    ("body missing", "grade_change[0]", "/body", DELETE, "", "required"),
-    ("metadata missing", "grade_change[0]", "/metadata", DELETE, "", "required"),
-    ("numeric submission_id", "grade_change[0]", "/body/submission_id", 21070000000011086, "/body/submission_id", "type"),
-    ("submission_id with letters", "grade_change[0]", "/body/submission_id", "2107000000001108x", "/body/submission_id", "pattern"),
-    ("submission_id missing", "grade_change[0]", "/body/submission_id", DELETE, "/body", "required"),
-    ("score as string", "grade_change[0]", "/body/score", "5", "/body/score", "type"),
-    ("grading_complete as string", "grade_change[0]", "/body/grading_complete", "true", "/body/grading_complete", "type"),
-    ("muted as number", "grade_change[0]", "/body/muted", 0, "/body/muted", "type"),
-    ("assignment_id null", "grade_change[0]", "/body/assignment_id", None, "/body/assignment_id", "type"),
-    ("submission body of 8193 characters", "submission_created[0]", "/body/body", LONG_TEXT, "/body/body", "maxLength"),
-    ("wiki page body of 8193 characters", "wiki_page_updated[0]", "/body/body", LONG_TEXT, "/body/body", "maxLength"),
-    ("syllabus of 8193 characters", "syllabus_updated[0]", "/body/syllabus_body", LONG_TEXT, "/body/syllabus_body", "maxLength"),
-    ("discussion entry text of 8193 characters", "discussion_entry_created[0]", "/body/text", LONG_TEXT, "/body/text", "maxLength"),
-    ("attempt as string", "submission_created[0]", "/body/attempt", "12", "/body/attempt", "type"),
-    ("submitted_at not a time", "submission_created[0]", "/body/submitted_at", "yesterday", "/body/submitted_at", "pattern"),
-    ("late as string", "submission_created[0]", "/body/late", "no", "/body/late", "type"),
-    ("enrollment type unknown", "enrollment_created[0]", "/body/type", "WizardEnrollment", "/body/type", "enum"),
-    ("enrollment workflow_state unknown", "enrollment_created[0]", "/body/workflow_state", "sleeping", "/body/workflow_state", "enum"),
-    ("enrollment limit_privileges as string", "enrollment_created[0]", "/body/limit_privileges_to_course_section", "false", "/body/limit_privileges_to_course_section", "type"),
-    ("course_section_id numeric", "enrollment_created[0]", "/body/course_section_id", 4811, "/body/course_section_id", "type"),
-    ("asset_id with letters", "asset_accessed[0]", "/body/asset_id", "abc", "/body/asset_id", "pattern"),
-    ("asset_type missing", "asset_accessed[0]", "/body/asset_type", DELETE, "/body", "required"),
-    ("redirect_url relative", "logged_in[0]", "/body/redirect_url", "/courses/1", "/body/redirect_url", "pattern"),
-    ("quiz points_possible as string", "quiz_created[0]", "/body/points_possible", "10", "/body/points_possible", "type"),
-    ("quiz_type unknown", "quiz_created[0]", "/body/quiz_type", "pop_quiz", "/body/quiz_type", "enum"),
-    ("user_account_association without user_id", "user_account_association_created[0]", "/body/user_id", DELETE, "/body", "required"),
-    ("session_id with spaces", "grade_change[0]", "/metadata/session_id", "ef686f8e d684", "/metadata/session_id", "pattern"),
-]
-
-
-@pytest.mark.parametrize("name, base, pointer, value, path, rule", NEGATIVE, ids=[case[0] for case in NEGATIVE])
+@pytest.mark.parametrize("name, base, pointer, value, path, rule", CANVAS_NEGATIVE, ids=[case[0] for case in CANVAS_NEGATIVE])
 def test_negative_case_is_rejected_where_it_was_broken(name: str, base: str, pointer: str, value: Any, path: str, rule: str) -> None:
-    payload = _base(base)
-    if value is DELETE:
-        _delete(payload, pointer)
-    else:
-        _set(payload, pointer, value)
+    payload = broken_canvas_event(base, pointer, value)
     found = errors(translator.validate(payload, format="canvas"))
     assert (path, rule) in {(p.path, p.rule) for p in found}, [str(p) for p in found]
 
 
 def test_negative_suite_is_large_enough() -> None:
-    assert len(NEGATIVE) >= 40
+    assert len(CANVAS_NEGATIVE) >= 40
 
 
 def test_unknown_fields_are_warnings_not_errors() -> None:
-    payload = _base("grade_change[0]")
+    payload = canvas_example("grade_change[0]")
     payload["body"]["brand_new_field"] = 1
     payload["metadata"]["brand_new_metadata"] = "x"
     problems = translator.validate(payload, format="canvas")
@@ -183,13 +100,13 @@ def test_unknown_fields_are_warnings_not_errors() -> None:
 
 
 def test_truncated_text_of_exactly_8192_characters_conforms() -> None:
-    payload = _base("submission_created[0]")
+    payload = canvas_example("submission_created[0]")
     payload["body"]["body"] = "x" * 8192
     assert errors(translator.validate(payload, format="canvas")) == []
 
 
 def test_messages_are_short_even_for_huge_values() -> None:
-    payload = _base("submission_created[0]")
+    payload = canvas_example("submission_created[0]")
     payload["body"]["body"] = 9 * LONG_TEXT
     (problem,) = errors(translator.validate(payload, format="canvas"))
     assert problem.message == "is 73737 characters long; at most 8192 allowed"
@@ -203,7 +120,7 @@ def test_a_payload_that_is_not_an_object_is_a_problem_not_an_exception(payload: 
 
 
 def test_an_unknown_event_type_is_a_warning_and_an_error_when_strict() -> None:
-    payload = _base("logged_in[0]")
+    payload = canvas_example("logged_in[0]")
     payload["metadata"]["event_name"] = "teleported"
     unknown = [(p.path, p.rule, p.severity) for p in translator.validate(payload) if p.rule == "unknown-event"]
     assert unknown == [("/metadata/event_name", "unknown-event", "warning")]
@@ -212,7 +129,7 @@ def test_an_unknown_event_type_is_a_warning_and_an_error_when_strict() -> None:
 
 
 def test_detect_format() -> None:
-    assert translator.detect_format(_base("logged_in[0]")) == "canvas"
+    assert translator.detect_format(canvas_example("logged_in[0]")) == "canvas"
     assert translator.detect_format({"sensor": "x", "sendTime": "t", "dataVersion": "v", "data": []}) == "caliper"
     assert translator.detect_format({"@context": "c", "actor": "a", "action": "Viewed", "eventTime": "t"}) == "caliper"
     for payload in ({"hello": 1}, [], "x"):
@@ -228,7 +145,7 @@ def test_unknown_format_name_raises() -> None:
 
 
 def test_problem_paths_are_json_pointers_with_escaping() -> None:
-    payload = _base("logged_in[0]")
+    payload = canvas_example("logged_in[0]")
     payload["body"]["a/b~c"] = 1
     (warning,) = translator.validate(payload)
     assert warning.path == "/body/a~1b~0c"
@@ -258,14 +175,14 @@ ID_LEAVES = [
 )
 def test_a_mutated_id_is_rejected_at_its_path(leaf: tuple[str, str, str], replacement: Any) -> None:
     label, section, key = leaf
-    payload = _base(label)
+    payload = canvas_example(label)
     payload[section][key] = replacement
     paths = {p.path for p in errors(translator.validate(payload, format="canvas"))}
     assert f"/{section}/{key}" in paths
 
 
 def test_problems_serialise_as_json() -> None:
-    payload = _base("grade_change[0]")
+    payload = canvas_example("grade_change[0]")
     payload["body"]["score"] = "5"
     (problem,) = errors(translator.validate(payload))
     assert json.loads(json.dumps(problem.as_dict())) == {
@@ -275,3 +192,18 @@ def test_problems_serialise_as_json() -> None:
         "message": "must be number or null, not a string",
         "value": '"5"',
     }
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2019-11-05 07:38:00 -0800", "2019-11-05T07:38:00+01:00", "2019-13-05T07:38:00Z", "2019-11-05T07:38Z"])
+def test_a_malformed_event_time_is_one_error_naming_the_format(value: str) -> None:
+    """Not also the warning that a well-formed time without milliseconds gets (issue 16)."""
+    event = copy.deepcopy(EXAMPLES["logged_in[0]"].payload)
+    event["metadata"]["event_time"] = value
+    [problem] = translator.validate(event)
+    assert (problem.path, problem.rule, problem.severity) == ("/metadata/event_time", "pattern", "error")
+    assert "yyyy-MM-ddTHH:mm:ss.SSSZ" in problem.message
+    envelope = translator.translate(EXAMPLES["logged_in[0]"].payload)
+    envelope["data"][0]["eventTime"] = envelope["sendTime"] = value
+    found = {(p.path, p.rule) for p in translator.validate(envelope) if p.path.endswith("Time")}
+    assert found == {("/sendTime", "pattern"), ("/data/0/eventTime", "pattern")}
+    assert all("YYYY-MM-DDTHH:mm:ss.SSSZ" in p.message for p in translator.validate(envelope) if p.path.endswith("Time"))

@@ -93,6 +93,7 @@ def test_events_built_from_the_schema_come_back_exactly_from_the_generic_form(ev
     round_trip()
 
 
+@pytest.mark.slow  # about 4 s per type
 @pytest.mark.parametrize("event_type", DOCUMENTED)
 def test_events_built_from_the_schema_keep_what_their_documented_form_carries(event_type: str) -> None:
     """Whole bodies (Canvas's payload helpers send every key), through Canvas's documented Caliper

@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-import io
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-from corpus import canvas_examples
-
-from translator.cli import run
-from translator.validation import conforms, validate
-
-
-def conforming(event_type: str) -> dict[str, Any]:
-    for example in canvas_examples():
-        if example.event_type == event_type and conforms(validate(example.payload)):
-            return copy.deepcopy(example.payload)
-    raise LookupError(event_type)
-
-
-def cli(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(list(argv), io.StringIO(stdin), stdout, stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
-def jsonl(path: Path, *records: Any) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
-    return path
+from support import cli, conforming, jsonl
 
 
 def test_conforming_events_exit_0_with_a_summary(tmp_path: Path) -> None:

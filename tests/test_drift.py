@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import copy
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus import canvas_examples
+from support import cli, conforming
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import translator
-from translator.cli import run
 from translator.drift import Drift
 from translator.known_fields import known_paths, known_tree
 from translator.schema_store import pointer, schema_store
-from translator.validation import conforms
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "events"
-
-
-def conforming(event_type: str) -> dict[str, Any]:
-    for example in canvas_examples():
-        if example.event_type == event_type and conforms(translator.validate(example.payload)):
-            return copy.deepcopy(example.payload)
-    raise LookupError(event_type)
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(list(argv), io.StringIO(""), stdout, stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def invented() -> list[dict[str, Any]]:

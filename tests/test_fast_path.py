@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 import translator
-import test_canvas_schemas as canvas_suite
-import test_caliper_schemas as caliper_suite
-from corpus import canvas_examples
+from corpus import CALIPER_SPEC, caliper_examples, canvas_examples
+from negatives import CANVAS_NEGATIVE, NEGATIVE_CANVAS, NEGATIVE_IMS, broken_canvas_event, caliper_base, canvas_example, mutate
 from translator.formats.caliper import validate_caliper
 from translator.formats.canvas import validate_canvas
 from translator.mapping.yaml_lines import load_yaml
@@ -44,24 +43,19 @@ def both_verdicts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def canvas_payloads() -> Iterator[Any]:
     for example in canvas_examples():
         yield example.payload
-    for _name, base, pointer, value, _path, _rule in canvas_suite.NEGATIVE:
-        payload = canvas_suite._base(base)
-        if value is canvas_suite.DELETE:
-            canvas_suite._delete(payload, pointer)
-        else:
-            canvas_suite._set(payload, pointer, value)
-        yield payload
+    for _name, base, pointer, value, _path, _rule in CANVAS_NEGATIVE:
+        yield broken_canvas_event(base, pointer, value)
 
 
 def caliper_payloads() -> Iterator[tuple[Any, str | None]]:
-    for path in caliper_suite.SPEC_FILES:
+    for path in sorted(CALIPER_SPEC.glob("*.json")):
         yield json.loads(path.read_text(encoding="utf-8")), "ims"
-    for _file, _index, payload in caliper_suite.CANVAS_EXAMPLES:
-        yield payload, "canvas"
-        yield payload, "ims"
-    for table, profile in ((caliper_suite.NEGATIVE_IMS, "ims"), (caliper_suite.NEGATIVE_CANVAS, "canvas")):
+    for example in caliper_examples():
+        yield example.payload, "canvas"
+        yield example.payload, "ims"
+    for table, profile in ((NEGATIVE_IMS, "ims"), (NEGATIVE_CANVAS, "canvas")):
         for _id, base, ops, _path, _rule in table:
-            yield caliper_suite.mutate(caliper_suite._base(base), *ops), profile
+            yield mutate(caliper_base(base), *ops), profile
     translator_ = translator.Translator()
     for example in canvas_examples():
         yield translator_.translate(example.payload, validate=False, send_time="2020-01-01T00:00:00.000Z"), None
@@ -80,7 +74,7 @@ def test_fast_and_detailed_verdicts_agree_on_caliper(both_verdicts: list[int]) -
 
 
 def test_the_accept_path_is_silent_on_conforming_events_and_detailed_otherwise() -> None:
-    payload = canvas_suite._base("enrollment_created[0]")  # conforms with a warning
+    payload = canvas_example("enrollment_created[0]")  # conforms with a warning
     assert [p.rule for p in translator.validate(payload)] == ["event-time-precision"]
     from translator.validation import accept_problems
 

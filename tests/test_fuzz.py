@@ -11,12 +11,15 @@ import io
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import translator
 from corpus import caliper_examples, canvas_examples, paths
 from translator.io.readers import Record, read_records
+
+pytestmark = pytest.mark.slow  # 600 random inputs per entry point: `pytest -m ""` runs it (README, Tests)
 
 CASES = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TRANSLATOR = translator.Translator()

@@ -11,47 +11,7 @@ import pytest
 import translator
 from corpus import documented_pairs
 from golden import translate_pair
-
-D = "/data/0"
-# A request's traces: who acted, in which session, from where.
-REQUEST = (f"{D}/actor", f"{D}/session", f"{D}/referrer", f"{D}/extensions/com.instructure.canvas", f"{D}/membership", f"{D}/eventTime")
-SYSTEM_VS_USER = "the Canvas example is system-generated (job_id/job_tag, no user, session or request) while the Caliper example shows a user's request"
-
-EXCEPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "assignment_override_created[0]": (
-        "the examples describe different overrides (id 1 vs 371, CourseSection vs ADHOC, other dates) in different courses (1279362 vs 565) at other times",
-        (f"{D}/object", f"{D}/eventTime", f"{D}/group", f"{D}/membership", f"{D}/extensions/com.instructure.canvas/request_url"),
-    ),
-    "assignment_override_updated[0]": (
-        "the examples describe different overrides (id 1 vs 371, CourseSection vs ADHOC, other dates)",
-        (f"{D}/object",),
-    ),
-    "course_updated[0]": (
-        SYSTEM_VS_USER + "; the course is on another shard (12340000000056 vs 21070000000000056) and the event times differ",
-        (*REQUEST, f"{D}/object"),
-    ),
-    "discussion_entry_created[0]": (
-        "the body carries local ids; Canvas writes them unsharded in the URN (discussionEntry:2134567) while its own schema calls entity_id a global id; we lift local ids onto the event's shard",
-        (f"{D}/object/id", f"{D}/object/extensions", f"{D}/object/isPartOf"),
-    ),
-    "discussion_topic_created[0]": (
-        SYSTEM_VS_USER + "; topic, course and title differ; without a user the event cannot be a ThreadEvent (its actor must be a Person)",
-        (*REQUEST, f"{D}/type", f"{D}/group", f"{D}/object"),
-    ),
-    "enrollment_state_updated[0]": (SYSTEM_VS_USER + "; a different enrollment in another state", (*REQUEST, f"{D}/group", f"{D}/object")),
-    "enrollment_updated[0]": (SYSTEM_VS_USER + "; a different enrollment (46825 vs 549222)", (*REQUEST, f"{D}/group", f"{D}/object")),
-    "group_category_created[0]": (
-        "the body's context_id is the local id 565 (the metadata says 21070000000000565); Canvas writes course:565, we lift it onto the shard",
-        (f"{D}/group", f"{D}/membership"),
-    ),
-    "submission_updated[0]": (
-        "the examples describe different submissions (11176 vs 2947931) by different users in different requests",
-        (*REQUEST, f"{D}/object"),
-    ),
-    "user_account_association_created[0]": (SYSTEM_VS_USER + "; a different account (79 vs 1)", (*REQUEST, f"{D}/object")),
-    "wiki_page_created[0]": (SYSTEM_VS_USER + "; a different page on another shard", (*REQUEST, f"{D}/group", f"{D}/object")),
-    "wiki_page_updated[0]": (SYSTEM_VS_USER + "; a different page on another shard", (*REQUEST, f"{D}/group", f"{D}/object")),
-}
+from support import EXCEPTIONS
 
 PAIRS = {canvas.label + ("" if canvas.event_type != "asset_accessed" else f" {caliper.description}"): (canvas, caliper) for canvas, caliper in documented_pairs()}
 TRANSLATOR = translator.Translator()

@@ -16,35 +16,16 @@ from typing import Any
 import pytest
 
 import translator
-from corpus import canvas_examples
-from translator.cli import run
+from support import BAD_LINES, JWS, LINE, VALID, cli
 from translator.io.jsontext import compact
 from translator.io.readers import Lines, read_records
 from translator.validation import conforms, validate
-
-VALID = next(copy.deepcopy(e.payload) for e in canvas_examples() if e.event_type == "logged_in" and conforms(validate(e.payload)))
-LINE = json.dumps(VALID)
-JWS = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjQtMDYifQ.eyJtZXRhZGF0YSI6e319.c2lnbmF0dXJl"
 
 
 def with_metadata(**changes: Any) -> dict[str, Any]:
     event = copy.deepcopy(VALID)
     event["metadata"].update(changes)
     return event
-
-
-# Each attack on the reader: its line, and what the reader must say about it.
-BAD_LINES: list[tuple[str, bytes, str, str]] = [
-    ("integer over 4,300 digits", b'{"metadata": {"user_id": ' + b"9" * 5000 + b"}, \"body\": {}}", "malformed-json", "5000 digits"),
-    ("a bare integer over 4,300 digits", b"1" * 4301, "malformed-json", "4301 digits"),
-    ("a cut-off line of digits", b'{"metadata": {"user_id": 12345678901234567890123', "malformed-json", "truncated"),
-    ("NaN", b'{"metadata": {"user_id": NaN}, "body": {}}', "malformed-json", "NaN is not a JSON number"),
-    ("Infinity", b'{"body": {"score": Infinity}, "metadata": {}}', "malformed-json", "Infinity is not a JSON number"),
-    ("-Infinity", b'[-Infinity]', "malformed-json", "-Infinity is not a JSON number"),
-    ("beyond a double", b'{"body": {"score": 1e999}, "metadata": {}}', "malformed-json", "beyond a double"),
-    ("NaN beside a big integer", b'{"a": ' + b"7" * 30 + b', "b": NaN}', "malformed-json", "NaN"),
-    ("invalid UTF-8", b'{"metadata": {"user_id": "\xff\xfe"}, "body": {}}', "undecodable", "not UTF-8"),
-]
 
 
 @pytest.mark.parametrize("name, line, rule, message", BAD_LINES, ids=[case[0] for case in BAD_LINES])
@@ -143,12 +124,6 @@ def test_a_non_string_event_name_is_an_invalid_input_not_a_crash(name: Any) -> N
 
 
 # -- the command line ---------------------------------------------------------------------
-
-
-def cli(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = run(list(argv), io.StringIO(stdin), out, err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_a_bug_is_one_line_and_exit_2_and_a_traceback_only_with_debug(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from translator.engine import CALIPER_CONTEXT, event_id
 from translator.live.deliveries import Delivery
 from translator.live.service import Service
 
+pytestmark = pytest.mark.slow  # a real receiver and Caliper endpoint: `pytest -m ""` runs it (README, Tests)
+
 
 class Endpoint:
     """Answers 500 or 503 to every third request; counts the ids of the events it accepted."""

@@ -14,9 +14,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from live import HOST, JwksServer, events, free_port, read_jsonl, sign, wait_for
 from translator.engine import event_id
+
+pytestmark = pytest.mark.slow  # real serve processes, killed with SIGKILL: `pytest -m ""` runs it (README, Tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 

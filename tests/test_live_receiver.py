@@ -22,6 +22,8 @@ from translator.engine import event_id
 from translator.io.jws import CANVAS_ISSUER
 from translator.live.spool import Spool
 
+pytestmark = pytest.mark.slow  # a real uvicorn receiver: `pytest -m ""` runs it (README, Tests)
+
 
 @pytest.fixture
 def jwks() -> Iterator[JwksServer]:

@@ -22,6 +22,8 @@ from translator.engine import event_id
 from translator.live.service import Service
 from translator.live.sqs import SqsConsumer
 
+pytestmark = pytest.mark.slow  # a moto SQS server and real consume processes: `pytest -m ""` runs it (README, Tests)
+
 
 @pytest.fixture(scope="module")
 def sqs_endpoint() -> Iterator[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import uuid
 from pathlib import Path
@@ -102,10 +103,20 @@ def test_same_input_same_event_id_and_different_input_different_id() -> None:
     assert first == f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, canonical)}"  # exactly RFC 4122's UUIDv5
 
 
-def test_send_time_is_the_conversion_time_unless_given() -> None:
+def test_send_time_is_the_event_time_unless_given_as_in_the_cli() -> None:
+    """translate() and `translator convert` share one default (issue 16): the same input, the same bytes."""
     envelope = translator.translate(EXAMPLES["logged_in[0]"])
-    assert envelope["sendTime"] > "2026-"
-    assert translator.translate(EXAMPLES["logged_in[0]"], send_time="2020-01-01T00:00:00.000Z")["sendTime"] == "2020-01-01T00:00:00.000Z"
+    assert envelope["sendTime"] == envelope["data"][0]["eventTime"] == EXAMPLES["logged_in[0]"]["metadata"]["event_time"]
+    assert translator.translate(EXAMPLES["logged_in[0]"]) == envelope
+    assert translator.translate(EXAMPLES["logged_in[0]"], send_time="now")["sendTime"] > "2026-"
+    assert translator.translate(EXAMPLES["logged_in[0]"], send_time="2020-01-01T00:00:00Z")["sendTime"] == "2020-01-01T00:00:00.000Z"
+    with pytest.raises(translator.TranslatorError, match="send_time"):
+        translator.translate(EXAMPLES["logged_in[0]"], send_time="later")
+    from translator.cli import build_parser
+    from translator.options import ConvertOptions
+
+    default = build_parser().parse_args(["convert", "--to", "caliper", "x"]).send_time
+    assert default == ConvertOptions().send_time == inspect.signature(translator.Translator.translate).parameters["send_time"].default
 
 
 def test_generic_forms_can_be_switched_off() -> None:

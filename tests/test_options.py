@@ -8,8 +8,10 @@ import inspect
 import io
 import json
 import pickle
+import pydoc
 from dataclasses import fields
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
@@ -34,13 +36,34 @@ def test_a_bad_option_fails_when_the_options_are_built(name: str, value: str) ->
         ConvertOptions(**{name: value})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("function", [convert_stream, convert_blocks])
-def test_the_public_functions_take_every_option_with_its_default(function: object) -> None:
+def _public_functions() -> list[object]:
+    spark = pytest.importorskip("translator.spark")
+    return [convert_stream, convert_blocks, spark.convert_rdd, spark.convert_results, spark.convert_dataframe]
+
+
+@pytest.mark.parametrize("name", ["convert_stream", "convert_blocks", "convert_rdd", "convert_results", "convert_dataframe"])
+def test_the_public_functions_take_every_option_typed_with_its_default(name: str) -> None:
+    """Declared once (`with_options`), shown by help() with its type and default."""
+    [function] = [f for f in _public_functions() if f.__name__ == name]  # type: ignore[attr-defined]
     parameters = inspect.signature(function).parameters  # type: ignore[arg-type]
+    hints = get_type_hints(ConvertOptions)
     for option in fields(ConvertOptions):
         assert option.name in parameters, option.name
-        default = parameters[option.name].default
-        assert default == option.default or (default is None and option.default == ()), option.name
+        assert parameters[option.name].default == option.default, option.name
+        if option.name != "to":  # `to` is the functions' own, positional too
+            assert parameters[option.name].annotation == hints[option.name], option.name
+    assert "options" not in parameters
+    assert "strict: bool = False" in pydoc.render_doc(function, renderer=pydoc.plaintext)
+
+
+def test_an_option_given_to_a_public_function_reaches_the_conversion() -> None:
+    event = _logged_in()
+    event["body"]["invented"] = 1
+    [lenient] = convert_stream([event])
+    [strict] = convert_stream([event], strict=True)
+    assert (lenient.ok, strict.reason) == (True, "unknown-field")
+    with pytest.raises(TypeError, match="stricter"):
+        convert_stream([event], stricter=True)  # type: ignore[call-arg]
 
 
 def test_convert_serve_and_consume_share_the_conversion_flags() -> None:

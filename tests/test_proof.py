@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import translator
 from corpus import canvas_examples, leaves
-from test_variants import variants
+from support import variants
 from translator.errors import TranslatorError
 from translator.io.jsontext import compact
 from translator.formats.canvas import METADATA_ID, body_schema_id, canvas_event_names

@@ -11,34 +11,15 @@ import pytest
 import translator
 from agreement import figures
 from corpus import canvas_examples, documented_pairs, leaves
-from equivalence import global_form, same_value, shard_of_event
-from test_canvas_schemas import BROKEN_EXAMPLES
-from test_golden import EXCEPTIONS
+from equivalence import global_form, shard_of_event
+from support import ACTOR_ONLY_IN_CALIPER, BROKEN_EXAMPLES, REVERSE_EXCEPTIONS, mismatches
 from translator.mapping.catalog import Catalog
 
 TRANSLATOR = translator.Translator()
 PAIRS = [(canvas, caliper) for canvas, caliper in documented_pairs()]
-# The actor is restored into metadata.user_id; Canvas's examples for these leave the requesting
-# user out although their Caliper examples show one (the submitter, the file's owner).
-ACTOR_ONLY_IN_CALIPER = {"submission_created[0]", "attachment_created[0]"}
-# Contradictory pairs, less those that differ only in id style (same id, local vs global).
-REVERSE_EXCEPTIONS = set(EXCEPTIONS) - {"discussion_entry_created[0]", "group_category_created[0]"}
-
-
 def _label(pair: tuple[Any, Any]) -> str:
     canvas, caliper = pair
     return f"{canvas.label} {caliper.description}".strip()
-
-
-def _mismatches(restored: dict[str, Any], original: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """Leaves of `restored` that the original lacks or holds with another value."""
-    shard = shard_of_event(original)
-    theirs = leaves(original)
-    return {
-        pointer: (value, theirs.get(pointer))
-        for pointer, value in leaves(restored).items()
-        if pointer not in theirs or not same_value(value, theirs[pointer], shard)
-    }
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=_label)
@@ -46,7 +27,7 @@ def test_caliper_example_to_canvas_holds_only_values_of_the_canvas_example(pair:
     canvas, caliper = pair
     restored = TRANSLATOR.translate(caliper.payload, to="canvas", validate=False)
     assert restored["metadata"]["event_name"] == canvas.event_type
-    wrong = _mismatches(restored, canvas.payload)
+    wrong = mismatches(restored, canvas.payload)
     if canvas.label in REVERSE_EXCEPTIONS:
         assert wrong, "listed as contradictory but agrees"
         return
@@ -74,7 +55,7 @@ def test_canvas_to_caliper_to_canvas_restores_every_carried_field(pair: tuple[An
     envelope = TRANSLATOR.translate(canvas.payload, to="caliper")
     restored = TRANSLATOR.translate(envelope, to="canvas")
     expected = {"/metadata/user_id"} if canvas.label in ACTOR_ONLY_IN_CALIPER else set()
-    assert set(_mismatches(restored, canvas.payload)) == expected
+    assert set(mismatches(restored, canvas.payload)) == expected
     assert len(leaves(restored)) >= 5
 
 

@@ -18,7 +18,9 @@ from typing import IO, Any
 
 import pytest
 
-from test_hardening import BAD_LINES, JWS, LINE
+from support import BAD_LINES, JWS, LINE
+
+pytestmark = pytest.mark.slow  # real translator convert processes, signalled: `pytest -m ""` runs it (README, Tests)
 
 SUMMARY = re.compile(r"translator convert: (\d+) records? read, (\d+) converted, (\d+) rejected")
 ATTACKS = [b"{broken", b"{broken", JWS.encode(), *(case[1] for case in BAD_LINES), LINE.replace('"logged_in"', '["logged_in"]').encode()]

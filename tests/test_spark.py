@@ -40,6 +40,8 @@ from translator.spark import (
 )
 from translator.validation import conforms, validate
 
+pytestmark = pytest.mark.slow  # a JVM and a local Spark context: `pytest -m ""` runs it (README, Tests)
+
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:

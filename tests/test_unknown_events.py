@@ -4,42 +4,28 @@ validate and convert give every record the same verdict and rule; Caliper defect
 from __future__ import annotations
 
 import copy
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from corpus import CALIPER_SPEC, canvas_examples
+from support import cli, conforming
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import translator
 from translator.batch import convert_stream, input_reason
-from translator.cli import run
 from translator.known_fields import unknown_field_problems
 from translator.validation import conforms
 
 GENERIC_EVENT_NAME = "/extensions/com.instructure.canvas/metadata/event_name"
 
 
-def conforming(event_type: str) -> dict[str, Any]:
-    for example in canvas_examples():
-        if example.event_type == event_type and conforms(translator.validate(example.payload)):
-            return copy.deepcopy(example.payload)
-    raise LookupError(event_type)
-
-
 def renamed(event: dict[str, Any], name: str) -> dict[str, Any]:
     event = copy.deepcopy(event)
     event["metadata"]["event_name"] = name
     return event
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code = run(list(argv), io.StringIO(""), stdout, stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def rules(problems: list[translator.Problem], severity: str) -> list[tuple[str, str]]:

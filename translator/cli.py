@@ -12,6 +12,7 @@ I/O or mapping errors, or a bug: one line says so, the traceback only with `--de
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import sys
@@ -31,7 +32,7 @@ from .errors import Problem, TranslatorError
 from .ids import caliper_time
 from .interrupt import Interruption, cancellable_stdin
 from .io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
-from .io.readers import read_records
+from .io.readers import SUFFIXES, input_files, read_records
 from .io.unwrap import Item, unwrap
 from .io.writers import JsonWriter, RejectsWriter
 from .options import ConvertOptions
@@ -119,11 +120,13 @@ def _version() -> str:
 
 # -- shared options -------------------------------------------------------------------------
 
+LOOKED_FOR = ", ".join(f"*{suffix}" for suffix in SUFFIXES) + " (each also .gz)"
 INPUTS_HELP = (
-    "files, directories (read recursively: *.json, *.jsonl, *.ndjson, *.jws, *.jwt, *.txt, "
-    "and the same with .gz) or - for stdin; JSON, JSON arrays, JSON Lines, concatenated JSON or "
-    "compact JWS lines. SQS messages, Lambda SQS/Kinesis batches, raw Kinesis records, signed "
-    "payloads and multi-event Caliper envelopes are unwrapped."
+    f"files, directories (read recursively: {LOOKED_FOR}), glob patterns (quoted; ** recurses) "
+    "or - for stdin; JSON, JSON arrays, JSON Lines, concatenated JSON or compact JWS lines. SQS "
+    "messages, Lambda SQS/Kinesis batches, raw Kinesis records, signed payloads and multi-event "
+    "Caliper envelopes are unwrapped. A PATH that yields no record (an empty file, a directory or "
+    "pattern with no event file) is a usage error."
 )
 
 
@@ -165,7 +168,7 @@ def _jwt_issuers(args: argparse.Namespace) -> tuple[str, ...] | None:
 def _add_mappings_option(parser: argparse.ArgumentParser, default: Any = None) -> None:
     parser.add_argument(
         "--mappings", action="append", default=[] if default is None else default, metavar="DIR",
-        help="a directory of extra mappings (repeatable)",
+        help="a directory of extra mappings, loaded after the shipped ones (repeatable; default: none)",
     )  # fmt: skip
 
 
@@ -175,12 +178,35 @@ def _check_mapping_dirs(args: argparse.Namespace) -> None:
             raise UsageError(f"--mappings {directory}: not a directory")
 
 
-def _check_inputs(args: argparse.Namespace) -> None:
-    missing = [path for path in args.paths if path != "-" and not Path(path).exists()]
-    if missing:
-        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+def _check_inputs(args: argparse.Namespace, skip: list[str] | None = None) -> None:
+    """Every PATH exists and yields a record, a pattern's matches in its place (a usage error
+    names what was looked for); `skip` are files the run writes, never read."""
     if args.paths.count("-") > 1:
         raise UsageError("stdin (-) can be read only once")
+    missing = [path for path in args.paths if path != "-" and not Path(path).exists() and not glob.has_magic(path)]
+    if missing:
+        raise UsageError(f"no such file or directory: {', '.join(missing)}")
+    paths = []
+    for path in args.paths:
+        found = [path] if path == "-" or Path(path).exists() else sorted(glob.glob(path, recursive=True))
+        if not found:
+            raise UsageError(f"{path}: no file matches this pattern")
+        for each in found:  # a pipe (`<(zcat ...)`) is not read ahead: what is read of it is gone
+            peekable = Path(each).is_file() or Path(each).is_dir()
+            if peekable and next(read_records([each], skip=skip or ()), None) is None:
+                raise UsageError(f"{each}: {_nothing_in(each)}")
+        paths += found
+    args.paths = paths
+
+
+def _nothing_in(path: str) -> str:
+    """Why `path` yields no record, saying what was looked for."""
+    if not Path(path).is_dir():
+        return "no record in this file (it is empty, blank or an empty JSON array)"
+    files = input_files(path)
+    if not files:
+        return f"no event file in this directory (looked for {LOOKED_FOR} below it, hidden entries skipped)"
+    return f"no record in the {len(files)} event file{'s' * (len(files) != 1)} below this directory (all empty or blank)"
 
 
 def _add_strict_option(parser: argparse.ArgumentParser, default: Any = False) -> None:
@@ -221,6 +247,8 @@ def _validate_command(commands: Any) -> None:
 
 
 def _validate(args: argparse.Namespace, streams: Streams) -> int:
+    if args.format == "canvas" and args.profile:
+        raise UsageError(f"--profile {args.profile} is a Caliper profile: it cannot apply with --format canvas")
     _check_inputs(args)
     _check_mapping_dirs(args)
     translator = Translator(args.mappings, strict=args.strict)
@@ -291,6 +319,7 @@ def _checked(item: Item, format: str | None, profile: str | None, translator: Tr
         profile=profile if format == "caliper" else None,
         custom_events=translator.custom_events,
         strict=translator.strict,
+        catalog=translator.catalog,
     )
     return format, problems
 
@@ -349,22 +378,22 @@ def _add_conversion_options(parser: argparse.ArgumentParser, *, live: bool = Fal
         dest="generic",
         action="store_false",
         default=given(default.generic),
-        help="reject Canvas event types without a mapping instead of using the generic form",
+        help="reject Canvas event types without a mapping instead of using the generic form (default: the generic form)",
     )
     parser.add_argument(
         "--send-time",
         type=_send_time,
         default=given(default.send_time),
         metavar="WHEN",
-        help="sendTime of Caliper envelopes: event (the Canvas event_time, so output is reproducible; "
-        "the default), now, or a timestamp",
+        help="sendTime of Caliper envelopes: event (the Canvas event_time, so the same input gives the same "
+        f"bytes, as translate() does), now, or a timestamp (default {default.send_time})",
     )
     parser.add_argument(
         "--paranoid",
         action="store_true",
         default=given(default.full_output_check),
         help="check every whole output, even of event types whose mapping is proven to give conforming "
-        "output (same verdicts, slower)",
+        "output (same verdicts, slower; default: proven types check only their computed fields)",
     )
     _add_strict_option(parser, given(default.strict))
     parser.add_argument(
@@ -372,7 +401,7 @@ def _add_conversion_options(parser: argparse.ArgumentParser, *, live: bool = Fal
         metavar="HOST",
         default=given(default.canvas_host),
         help="the Canvas host of system-generated events that name none (no hostname, no domain in "
-        "root_account_lti_guid); without it they are named urn:instructure:canvas:account:<root account>",
+        "root_account_lti_guid; default: none, they are named urn:instructure:canvas:account:<root account>)",
     )
 
 
@@ -402,9 +431,9 @@ def _send_time(text: str) -> str:
 
 
 def _convert(args: argparse.Namespace, streams: Streams) -> int:
-    _check_inputs(args)
-    _check_mapping_dirs(args)
     written = [path for path in (args.output, args.rejects) if path and path != "-"]
+    _check_inputs(args, written)
+    _check_mapping_dirs(args)
     with Interruption() as interruption:
         return _convert_until(args, streams, written, interruption)
 
@@ -511,8 +540,9 @@ def _mappings_command(commands: Any) -> None:
         "mapping is documented by Canvas, our generic lossless form, or a custom (user) mapping.",
     )
     parser.add_argument("--lossy", action="store_true", help="also list the Canvas fields each Caliper form does not carry")
-    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
-    parser.add_argument("--markdown", action="store_true", help="print the lossy-fields table of docs/lossy-fields.md")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    form.add_argument("--markdown", action="store_true", help="print the lossy-fields table of docs/lossy-fields.md")
     _add_mappings_option(parser)
     parser.add_argument("--no-generic", action="store_true", help="show types without a mapping as unsupported")
     parser.set_defaults(run=_mappings)

@@ -29,6 +29,9 @@ from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
 IdStyle = Literal["canvas", "global", "local"]
+SendTime = str
+"""The Caliper envelope's `sendTime`: ``"event"`` (the Canvas event's `event_time`, so the same
+input always gives the same output: the default everywhere), ``"now"``, or a timestamp."""
 
 # Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
 # re-delivered duplicate gets the same id and can be dropped downstream.
@@ -85,6 +88,23 @@ def is_canvas_caliper(event: Any) -> bool:
     return default_profile(event) == "canvas"
 
 
+def _send_time(rule: SendTime, metadata: dict[str, Any]) -> str:
+    """The envelope's `sendTime` by `rule` (`SendTime`); an unvalidated event whose `event_time`
+    is no time is sent now."""
+    if rule == "event":
+        event_time = metadata.get("event_time")
+        try:
+            return caliper_time(event_time) if isinstance(event_time, str) else _now()
+        except ValueError:
+            return _now()
+    if rule == "now":
+        return _now()
+    try:
+        return caliper_time(rule)
+    except (TypeError, ValueError):
+        raise TranslatorError(f"send_time must be 'event', 'now' or a timestamp, not {rule!r}") from None
+
+
 def _now() -> str:
     return caliper_time(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
@@ -134,7 +154,7 @@ class Translator:
         *,
         validate: bool = True,
         ids: IdStyle = "canvas",
-        send_time: str | None = None,
+        send_time: SendTime = "event",
     ) -> dict[str, Any]:
         """One event in, one event out: a Caliper Envelope, or a Canvas `{metadata, body}`."""
         plan = self.plan_of(payload) if to == "caliper" else None
@@ -151,7 +171,7 @@ class Translator:
         *,
         validate: bool = True,
         ids: IdStyle = "canvas",
-        send_time: str | None = None,
+        send_time: SendTime = "event",
     ) -> Iterator[dict[str, Any]]:
         """One result per event in `payload` (a Caliper Envelope may hold several)."""
         if to not in ("caliper", "canvas"):
@@ -192,7 +212,7 @@ class Translator:
         to: Target,
         *,
         ids: IdStyle = "canvas",
-        send_time: str | None = None,
+        send_time: SendTime = "event",
         problems: list[Problem] | None = None,
     ) -> dict[str, Any]:
         """One event whose format is known (`source`) and already checked: the batch's path,
@@ -231,7 +251,7 @@ class Translator:
         if self._plans_of is not self.catalog:
             self._plans, self._plans_of = {}, self.catalog
 
-    def _translate_planned(self, plan: ForwardPlan, payload: dict[str, Any], validate: bool, send_time: str | None) -> dict[str, Any]:
+    def _translate_planned(self, plan: ForwardPlan, payload: dict[str, Any], validate: bool, send_time: SendTime) -> dict[str, Any]:
         """`translate` of a Canvas event to Caliper through its plan: the same checks and output."""
         _refuse_non_finite(payload)
         if validate:
@@ -253,7 +273,9 @@ class Translator:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
         unsaid but `unknown-event`; use `translator.validate` for those), every problem when it
         does not. `strict` is for inputs: an `output` is ours, what it does not know is ours to fix."""
-        return accept_problems(payload, format, self.custom_events, strict=self.strict and not output)
+        if output:
+            return accept_problems(payload, format, self.custom_events)
+        return accept_problems(payload, format, self.custom_events, strict=self.strict, catalog=self.catalog)
 
     def _check(self, payload: Any, format: str, side: str) -> None:
         problems = self.problems(payload, format, output=side == "output")
@@ -293,7 +315,7 @@ class Translator:
         raise UnsupportedEventError(f"{described}: {why}")
 
     # -- directions -----------------------------------------------------------------------
-    def _to_caliper(self, payload: dict[str, Any], send_time: str | None) -> dict[str, Any]:
+    def _to_caliper(self, payload: dict[str, Any], send_time: SendTime) -> dict[str, Any]:
         metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
         for name, part in (("metadata", metadata), ("body", body)):
             if not isinstance(part, dict):  # reachable with validate=False only
@@ -307,7 +329,7 @@ class Translator:
             )
         return self._envelope(payload, mapping, send_time)
 
-    def _envelope(self, payload: dict[str, Any], mapping: CompiledMapping, send_time: str | None) -> dict[str, Any]:
+    def _envelope(self, payload: dict[str, Any], mapping: CompiledMapping, send_time: SendTime) -> dict[str, Any]:
         metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
         app = instance_iri(metadata, self.canvas_host)
         host = canvas_host(metadata) or self.canvas_host or app  # the mappings' `host`: a hostless event's instance IRI
@@ -317,7 +339,7 @@ class Translator:
         except MappingRuntimeError as exc:
             raise ValidationError("the mapping could not be applied", [_runtime_problem(exc, "")]) from None
         event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **event}
-        return {"sensor": app, "sendTime": send_time or _now(), "dataVersion": CALIPER_CONTEXT, "data": [event]}
+        return {"sensor": app, "sendTime": _send_time(send_time, metadata), "dataVersion": CALIPER_CONTEXT, "data": [event]}
 
     def _to_canvas(self, event: Any, ids: IdStyle, prefix: str, problems: list[Problem] | None = None) -> dict[str, Any]:
         if not isinstance(event, dict):

@@ -4,16 +4,17 @@ processes and Spark executors receive to build their own converter from."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
-from .engine import IdStyle, Target, Translator
+from .engine import IdStyle, SendTime, Target, Translator
 from .errors import TranslatorError
 from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
 
-SendTime = str  # "event", "now" or a timestamp
 FLAG_NAMES = {"mapping_dirs": "mappings", "full_output_check": "paranoid"}  # options whose flag says it otherwise
 
 
@@ -50,9 +51,8 @@ class ConvertOptions:
 
     @classmethod
     def among(cls, values: Mapping[str, Any]) -> ConvertOptions:
-        """The options among `values`: a function's `locals()` (public functions such as
-        `convert_stream` keep typed keyword parameters named as the fields here), the CLI's
-        parsed flags or the live settings, which name two options after their flags."""
+        """The options among `values`: the CLI's parsed flags or the live settings, which name two
+        options after their flags (public functions take them as parameters: `with_options`)."""
         found = {}
         for option in fields(cls):
             for name in (option.name, FLAG_NAMES.get(option.name)):
@@ -83,3 +83,39 @@ class ConvertOptions:
         if self.jwks is not None:
             return JwksVerifier(self.jwks, **checks)  # type: ignore[arg-type]
         return None
+
+
+Function = TypeVar("Function", bound=Callable[..., Any])
+
+
+def with_options(function: Function) -> Function:
+    """`function`, written with an ``options: ConvertOptions`` parameter, offered with every option
+    as a typed keyword parameter of its own instead (its signature, so `help()` lists them with
+    their defaults): the options are declared here once, not again in each function's parameters.
+    An option the function names itself (`to`, say) is passed to it as well."""
+    try:
+        own = inspect.signature(function, eval_str=True)
+    except NameError:  # a name imported for type checking only: shown as written
+        own = inspect.signature(function)
+    if "options" not in own.parameters:
+        raise TypeError(f"{function.__qualname__} has no options parameter")
+    kept = [p for p in own.parameters.values() if p.name != "options"]
+    named = {p.name for p in kept}
+    hints = get_type_hints(ConvertOptions)
+    added = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name])
+        for f in fields(ConvertOptions)
+        if f.name not in named
+    ]
+    signature = own.replace(parameters=[*kept, *added])
+    options = {f.name for f in fields(ConvertOptions)}
+
+    @functools.wraps(function)
+    def offered(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        given = {name: value for name, value in bound.arguments.items() if name in options}
+        passed = {name: value for name, value in bound.arguments.items() if name in named}
+        return function(**passed, options=ConvertOptions(**given))
+
+    offered.__signature__ = signature  # type: ignore[attr-defined]
+    return offered  # type: ignore[return-value]

@@ -59,11 +59,10 @@ except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("translator.spark needs PySpark: pip install 'canvas-caliper-translator[spark]'") from exc
 
 from .batch import Converter, ConvertResult
-from .engine import IdStyle, Target, Translator
+from .engine import Target, Translator
 from .errors import Problem, TranslatorError
 from .io.jsontext import compact, readable
-from .io.jws import DEFAULT_LEEWAY
-from .options import ConvertOptions, SendTime
+from .options import ConvertOptions, with_options
 from .io.readers import Record, parse_text, undecodable
 from .resources import data_dir
 
@@ -84,48 +83,35 @@ CONVERTED_COLUMNS = ("source", "event_type", "json", "warnings")
 REJECTED_COLUMNS = ("source", "event_type", "reason", "problems", "text")
 
 
-def convert_rdd(
-    rdd: RDD[Any],
-    to: Target = "caliper",
-    *,
-    mapping_dirs: Iterable[str | Path] | None = None,
-    generic: bool = True,
-    ids: IdStyle = "canvas",
-    send_time: SendTime = "event",
-    jwks: str | Path | dict[str, Any] | None = None,
-    leeway: float = DEFAULT_LEEWAY,
-) -> RDD[ConvertResult]:
+@with_options
+def convert_rdd(rdd: RDD[Any], to: Target = "caliper", *, options: ConvertOptions) -> RDD[ConvertResult]:
     """One `ConvertResult` per event in `rdd` (lines, bytes, parsed payloads or `Record`s), lazily.
 
-    The options are `convert_stream`'s. The default ``send_time="event"`` makes the output a pure
-    function of the input, so a recomputed partition (a retried task) gives the same bytes.
+    The options are `ConvertOptions`' (and `convert_stream`'s), each a keyword parameter. The
+    default ``send_time="event"`` makes the output a pure function of the input, so a recomputed
+    partition (a retried task) gives the same bytes.
     """
-    options = _checked(ConvertOptions.among(locals()))
+    options = _checked(options)
     ship_package(rdd.context)
     return rdd.mapPartitionsWithIndex(partial(_convert_items, options))
 
 
+@with_options
 def convert_results(
-    df: DataFrame,
-    column: str = "value",
-    to: Target = "caliper",
-    *,
-    source_column: str | None = None,
-    mapping_dirs: Iterable[str | Path] | None = None,
-    generic: bool = True,
-    ids: IdStyle = "canvas",
-    send_time: SendTime = "event",
-    jwks: str | Path | dict[str, Any] | None = None,
-    leeway: float = DEFAULT_LEEWAY,
+    df: DataFrame, column: str = "value", to: Target = "caliper", *, source_column: str | None = None, options: ConvertOptions
 ) -> DataFrame:
     """Every result in one DataFrame of `RESULT_SCHEMA`, so a job can write both kinds in one pass.
 
     `column` holds the records (string or binary; ``value`` is what `spark.read.text` gives);
     `source_column`, if given, names each row's source (cast to a string) instead of its position.
     Write it with ``partitionBy("status")``, or persist it before `split_results`: each action on
-    a lazy DataFrame runs the conversion again.
+    a lazy DataFrame runs the conversion again. The options are `convert_rdd`'s.
     """
-    options = _checked(ConvertOptions.among(locals()))
+    return _results(df, column, source_column, options)
+
+
+def _results(df: DataFrame, column: str, source_column: str | None, options: ConvertOptions) -> DataFrame:
+    options = _checked(options)
     kind = _field(df, column).dataType
     if not isinstance(kind, (StringType, BinaryType)):
         raise TypeError(
@@ -158,37 +144,16 @@ def split_results(results: DataFrame) -> tuple[DataFrame, DataFrame]:
     return converted, rejected
 
 
+@with_options
 def convert_dataframe(
-    df: DataFrame,
-    column: str = "value",
-    to: Target = "caliper",
-    *,
-    source_column: str | None = None,
-    mapping_dirs: Iterable[str | Path] | None = None,
-    generic: bool = True,
-    ids: IdStyle = "canvas",
-    send_time: SendTime = "event",
-    jwks: str | Path | dict[str, Any] | None = None,
-    leeway: float = DEFAULT_LEEWAY,
+    df: DataFrame, column: str = "value", to: Target = "caliper", *, source_column: str | None = None, options: ConvertOptions
 ) -> tuple[DataFrame, DataFrame]:
     """(converted, rejected) DataFrames of the records in `df[column]`; see `convert_results`.
 
     Both are lazy views of one conversion: using both (two writes, two counts) converts twice
     unless `df` or `convert_results` is persisted first.
     """
-    results = convert_results(
-        df,
-        column,
-        to,
-        source_column=source_column,
-        mapping_dirs=mapping_dirs,
-        generic=generic,
-        ids=ids,
-        send_time=send_time,
-        jwks=jwks,
-        leeway=leeway,
-    )
-    return split_results(results)
+    return split_results(_results(df, column, source_column, options))
 
 
 # -- on the driver: check the options before any task runs ------------------------------------

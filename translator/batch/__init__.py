@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..engine import IdStyle, Target, Translator
+from ..engine import Target, Translator
 from ..errors import TranslatorError
-from ..io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
 from ..io.readers import Lines, Record
 from ..mapping.report import not_carried
-from ..options import ConvertOptions, SendTime
+from ..options import ConvertOptions, SendTime, with_options
 from .parallel import block_in_worker, results_in_worker, run_parallel
 from .phases import Phases, event_type, input_reason
 from .report import Report
@@ -36,25 +34,16 @@ from .units import as_units, chunks, until
 CHUNKSIZE = 256  # records per task: large enough that the pool's bookkeeping stays out of the way
 
 
+@with_options
 def convert_stream(
     items: Iterable[Record | Lines | Any],
     to: Target = "caliper",
     *,
     translator: Translator | None = None,
     workers: int = 1,
-    jwks: str | Path | Mapping[str, Any] | None = None,
-    mapping_dirs: Iterable[str | Path] | None = None,
-    generic: bool = True,
-    ids: IdStyle = "canvas",
-    send_time: SendTime = "event",
-    leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
-    issuers: Iterable[str] | None = DEFAULT_ISSUERS,
-    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    strict: bool = False,
-    canvas_host: str | None = None,
     phased: bool = False,
-    full_output_check: bool = False,
+    options: ConvertOptions,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -71,31 +60,22 @@ def convert_stream(
     given one by one are converted one by one, so a live stream never waits for a block to fill;
     `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
     for records already in hand (a Spark partition). `full_output_check` checks every whole output
-    even where the mapping is proven to conform (`Translator`).
+    even where the mapping is proven to conform (`Translator`). Every option of
+    `ConvertOptions` is a keyword parameter here, with its name and default (`with_options`).
     """
-    options = ConvertOptions.among(locals())
     return Converter(options, translator=translator, workers=workers, chunksize=chunksize).stream(items, phased=phased)
 
 
+@with_options
 def convert_blocks(
     items: Iterable[Record | Lines | Any],
     to: Target = "caliper",
     *,
     translator: Translator | None = None,
     workers: int = 1,
-    jwks: str | Path | Mapping[str, Any] | None = None,
-    mapping_dirs: Iterable[str | Path] | None = None,
-    generic: bool = True,
-    ids: IdStyle = "canvas",
-    send_time: SendTime = "event",
-    leeway: float = DEFAULT_LEEWAY,
     chunksize: int = CHUNKSIZE,
-    issuers: Iterable[str] | None = DEFAULT_ISSUERS,
-    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    strict: bool = False,
-    canvas_host: str | None = None,
-    full_output_check: bool = False,
     cancel: threading.Event | None = None,
+    options: ConvertOptions,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
     converted events already serialised where they were converted. With `read_records(lazy=True)`
@@ -103,8 +83,8 @@ def convert_blocks(
     bytes: what lets several processes outrun one when the output goes straight to a file.
 
     Once `cancel` is set, no more is read: on one process the records read are still converted;
-    on several, blocks not yet handed back are dropped. Either way every block yielded is whole."""
-    options = ConvertOptions.among(locals())
+    on several, blocks not yet handed back are dropped. Either way every block yielded is whole.
+    The options are `convert_stream`'s."""
     return Converter(options, translator=translator, workers=workers, chunksize=chunksize).blocks(items, cancel=cancel)
 
 

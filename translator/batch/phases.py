@@ -11,7 +11,6 @@ from typing import Any
 from ..drift import Drift
 from ..engine import Translator, is_canvas_caliper
 from ..errors import Problem, TranslatorError, UnsupportedEventError, ValidationError
-from ..ids import caliper_time
 from ..io.jsontext import compact, readable
 from ..io.readers import Lines, Record
 from ..io.unwrap import Item, unwrap
@@ -116,7 +115,7 @@ class Phases:
         payload, problems = job.item.payload, job.problems
         try:
             job.output = self.translator.convert_checked(
-                payload, job.source_format, self.to, ids=self.ids, send_time=self._send_time(payload), problems=problems
+                payload, job.source_format, self.to, ids=self.ids, send_time=self.send_time, problems=problems
             )
         except UnsupportedEventError as exc:
             job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])
@@ -149,17 +148,6 @@ class Phases:
             self.drift.add(job.output, job.source, output_problems)
         else:
             self.drift.add_record(self.translator, job.item.payload, "caliper", job.problems, job.source)
-
-    def _send_time(self, payload: dict[str, Any]) -> str | None:
-        if self.send_time == "now":
-            return None
-        if self.send_time != "event":
-            return self.send_time
-        event_time = (payload.get("metadata") or {}).get("event_time")
-        try:
-            return caliper_time(event_time) if isinstance(event_time, str) else None
-        except ValueError:
-            return None
 
 
 def input_reason(problems: list[Problem]) -> str:

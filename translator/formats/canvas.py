@@ -89,3 +89,35 @@ STRICT_RULES = frozenset({"unknown-event", "unknown-field"})
 def strictly(problems: list[Problem]) -> list[Problem]:
     """`problems` with unknown event types and unknown fields as errors (`--strict`)."""
     return [replace(p, severity="error") if p.rule in STRICT_RULES else p for p in problems]
+
+
+@cache
+def required_fields(event_name: str) -> tuple[tuple[str, str], ...]:
+    """The fields every Canvas event of `event_name` must have, as (``metadata`` or ``body``, name):
+    the metadata schema's `required`, with those its `if`/`then` rules add for this event name,
+    and the body schema's (none for a type without a schema)."""
+    store = schema_store()
+    metadata = store.registry.contents(METADATA_ID)
+    names = list(metadata.get("required", ()))
+    for index, rule in enumerate(metadata.get("allOf", ())):
+        if "if" in rule and not store.compiled(f"{METADATA_ID}#/allOf/{index}/if", rule["if"]).problems({"event_name": event_name}):
+            names += rule.get("then", {}).get("required", ())
+    body = store.registry.contents(body_schema_id(event_name)).get("required", ()) if event_name in canvas_event_names() else ()
+    return (*(("metadata", name) for name in dict.fromkeys(names)), *(("body", name) for name in body))
+
+
+def field_problems(event_name: str, field: tuple[str, str], value: Any) -> list[Problem]:
+    """The errors of `value` as the Canvas field `field` (``metadata`` or ``body``, name) of an
+    event of `event_name`, by that field's own schema (none for a field no schema describes)."""
+    schema = _field_schema(event_name, field)
+    return [p for p in schema.problems(value, quick=True) if p.is_error] if schema is not None else []
+
+
+@cache
+def _field_schema(event_name: str, field: tuple[str, str]) -> Compiled | None:
+    part, name = field
+    base = METADATA_ID if part == "metadata" else body_schema_id(event_name)
+    store = schema_store()
+    if not store.has(base) or name not in store.registry.contents(base).get("properties", {}):
+        return None
+    return store.compiled(f"{base}#/properties/{name}")

@@ -46,6 +46,9 @@ DEFAULT_LEEWAY = 60.0
 # The issuer of Canvas's signed live events (as they are delivered, and as Canvas consumers configure it).
 CANVAS_ISSUER = "https://live-events.canvas.instructure.com"
 DEFAULT_ISSUERS: tuple[str, ...] = (CANVAS_ISSUER,)
+# Beta and production keys of Canvas Data Services, as canvas-lms doc/api/data_services/md/static/
+# data_service_setup.md gives them ("Beta and Production JWKs can be found here").
+CANVAS_JWKS_URL = "https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks"
 # One live event is a few KB (Canvas caps its long texts at 8 KB); a token far larger is an attack.
 DEFAULT_MAX_TOKEN_BYTES = 1 << 20
 # The plain compact form: three unpadded base64url segments (PyJWT also reads padded ones).

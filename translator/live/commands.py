@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 from ..errors import TranslatorError
+from ..io.jws import CANVAS_ISSUER, CANVAS_JWKS_URL
 
 S = argparse.SUPPRESS  # a flag not given leaves the config file's (or the default) value
 
@@ -22,12 +23,12 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     """The options of both commands but the conversion's (which `translator.cli` adds, as convert's)."""
     parser.add_argument("--config", metavar="FILE", help="settings file (TOML, or YAML for .yaml/.yml); flags override it")
     parser.add_argument("--spool", metavar="DIR", default=S, help="the spool directory (default ./spool)")
-    parser.add_argument("--spool-max-bytes", type=int, metavar="N", default=S, help="refuse deliveries beyond this many spooled bytes")
+    parser.add_argument("--spool-max-bytes", type=int, metavar="N", default=S, help="refuse deliveries beyond this many spooled bytes (default: no limit)")
     parser.add_argument("--out", metavar="DIR", default=S, help="where events-*.jsonl and rejects-*.jsonl go (default ./out)")
-    parser.add_argument("--rotate-bytes", type=int, metavar="N", default=S, help="start a new output file at this size")
-    parser.add_argument("--rotate-seconds", type=float, metavar="S", default=S, help="start a new output file at this age")
-    parser.add_argument("--gzip", action="store_true", default=S, help="gzip the output files")
-    parser.add_argument("--caliper-endpoint", metavar="URL", default=S, help="POST Caliper envelopes here instead of writing files")
+    parser.add_argument("--rotate-bytes", type=int, metavar="N", default=S, help="start a new output file at this size (default 268435456, 256 MiB)")
+    parser.add_argument("--rotate-seconds", type=float, metavar="S", default=S, help="start a new output file at this age, in seconds (default 3600)")
+    parser.add_argument("--gzip", action="store_true", default=S, help="gzip the output files (default: plain JSON Lines)")
+    parser.add_argument("--caliper-endpoint", metavar="URL", default=S, help="POST Caliper envelopes here instead of writing files (default: files in --out)")
     parser.add_argument("--caliper-batch", type=int, metavar="N", default=S, help="events per envelope POSTed (default 100)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=S, help="JSON log lines on stderr from this level (default info)")
 
@@ -36,10 +37,10 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=S, help="address to listen on (default 127.0.0.1; a proxy in front terminates TLS)")
     parser.add_argument("--port", type=int, default=S, help="port to listen on (default 8080)")
     parser.add_argument("--path", default=S, help="the path Canvas POSTs to (default /events)")
-    parser.add_argument("--max-body", type=int, metavar="N", default=S, help="413 above this many bytes (default 1 MiB)")
-    parser.add_argument("--allow-unsigned", action="store_true", default=S, help="accept bodies that are not signed")
-    parser.add_argument("--jwks-url", metavar="URL", default=S, help="JWKS of the signing keys (default Instructure's)")
-    parser.add_argument("--jwt-issuer", dest="jwt_issuers", action="append", metavar="ISS", default=S, help="an allowed iss (repeatable; * any)")
+    parser.add_argument("--max-body", type=int, metavar="N", default=S, help="413 above this many bytes (default 1048576, 1 MiB)")
+    parser.add_argument("--allow-unsigned", action="store_true", default=S, help="accept bodies that are not signed (default: refused)")
+    parser.add_argument("--jwks-url", metavar="URL", default=S, help=f"JWKS of the signing keys (default Instructure's, {CANVAS_JWKS_URL})")
+    parser.add_argument("--jwt-issuer", dest="jwt_issuers", action="append", metavar="ISS", default=S, help=f"an allowed iss (repeatable; * any; default {CANVAS_ISSUER})")
     parser.add_argument("--jwt-leeway", type=float, metavar="S", default=S, help="clock leeway for exp/nbf (default 60)")
     parser.add_argument("--jwks-cooldown", type=float, metavar="S", default=S, help="seconds between JWKS fetches at least (default 60)")
     parser.add_argument("--ssl-certfile", metavar="FILE", default=S, help="serve HTTPS with this certificate (or put a proxy in front)")
@@ -51,7 +52,7 @@ def add_serve(parser: argparse.ArgumentParser) -> None:
 def add_consume(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sqs", metavar="QUEUE_URL", default=S, help="the queue Canvas delivers to")
     parser.add_argument("--endpoint-url", metavar="URL", default=S, help="another SQS endpoint (a local stand-in)")
-    parser.add_argument("--region", default=S, help="the queue's AWS region (default from the environment)")
+    parser.add_argument("--region", default=S, help="the queue's AWS region (default: from the environment)")
     parser.add_argument("--wait-seconds", type=int, metavar="S", default=S, help="long-poll wait (default 20)")
 
 

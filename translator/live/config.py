@@ -19,9 +19,8 @@ import yaml
 
 from ..errors import TranslatorError
 from ..ids import caliper_time
-from ..io.jws import CANVAS_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
+from ..io.jws import CANVAS_ISSUER, CANVAS_JWKS_URL, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
 from ..options import ConvertOptions
-from .jwks_cache import CANVAS_JWKS_URL
 from .spool import DEFAULT_SEGMENT_BYTES
 
 TOKEN_VARIABLE = "TRANSLATOR_CALIPER_TOKEN"

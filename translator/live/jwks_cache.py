@@ -21,12 +21,9 @@ from typing import Any
 import httpx
 
 from ..errors import TranslatorError
-from ..io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier, JwsRejected
+from ..io.jws import CANVAS_JWKS_URL, DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier, JwsRejected
 from .logs import log
 
-# Beta and production keys of Canvas Data Services, as canvas-lms doc/api/data_services/md/static/
-# data_service_setup.md gives them ("Beta and Production JWKs can be found here").
-CANVAS_JWKS_URL = "https://8axpcl50e4.execute-api.us-east-1.amazonaws.com/main/jwks"
 
 
 class JwksUnavailable(TranslatorError):

@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from ..errors import MappingError, Problem
+from ..formats.canvas import required_fields
 from ..resources import data_dir
 from ..pointer import pointer as pointer_text
 from ..schema_store import schema_id, schema_store
@@ -114,6 +115,23 @@ class CompiledMapping:
             elif at == ("object", "id") and isinstance(node, Copy) and node.converter and node.converter.name.startswith("urn:"):
                 found[("object", "id", "#kind")] = node.converter.name[4:]
         return found
+
+    @cached_property
+    def required_sources(self) -> tuple[tuple[tuple[str, str], tuple[tuple[Pointer, Copy, bool], ...]], ...]:
+        """Each field a Canvas event of this type must have (`required_fields`) that plain copies
+        alone restore, with the copies it is restored from (`copies` entries, in the order `restore`
+        tries them): what such an event must carry for `restore` to give a conforming Canvas event.
+        A field a `$reverse` rule restores is not listed; nor one nothing restores (the mapping's to fix)."""
+        if self.canvas_event == "*":
+            return ()
+        found = []
+        for field_path in required_fields(self.canvas_event):
+            if any(field_path[: len(target)] == target for target, _ in self.reverse_rules):
+                continue
+            sources = tuple(entry for entry in self.copies if entry[1].path == field_path and (entry[1].converter is None or entry[1].converter.inverse))
+            if sources:
+                found.append((field_path, sources))
+        return tuple(found)
 
     def specificity(self) -> tuple[int, int]:
         constraints = self.constraints

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ids
 from ..errors import Problem
+from ..formats.canvas import field_problems
 from ..pointer import pointer as pointer_text
 from .converters import Scope
 from .nodes import OMIT, MappingRuntimeError, Pointer, lookup
@@ -65,6 +66,47 @@ def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, probl
             problems.append(Problem(where, f"{'.'.join(map(str, slot))} is given as an IRI, so {', '.join(missing)} cannot be read from it "
                                     f"(mapping {mapping.canvas_event!r}, {mapping.file})", "iri-entity", "warning"))
     return restored
+
+
+def unrestorable(mapping: CompiledMapping, event: dict[str, Any]) -> list[tuple[Pointer, str]]:
+    """Where `event` fails a required Canvas field (`CompiledMapping.required_sources`), and why:
+    none of the field's places holds a value, the value cannot be converted back, or what it gives
+    back is not a value the Canvas schema allows there. `restore` would fail on it, or give a
+    Canvas event that does not conform."""
+    found = []
+    for field, sources in mapping.required_sources:
+        name = ".".join(field)
+        for at, copy, optional in sources:
+            value = _read(event, at)
+            if value is OMIT:
+                continue
+            try:
+                restored = copy.converter.inverse(value, Scope()) if copy.converter else value  # type: ignore[misc]
+            except (ValueError, TypeError) as exc:
+                if optional:  # restore tries the next place
+                    continue
+                found.append((at, f"{name} of the Canvas {mapping.canvas_event} event cannot be restored from {value!r}: {exc}"))
+                break
+            wrong = field_problems(mapping.canvas_event, field, restored)  # type: ignore[arg-type]
+            if wrong:
+                found.append((at, f"{name} of the Canvas {mapping.canvas_event} event would be {restored!r}: {wrong[0].message}"))
+            break
+        else:
+            places = " or ".join(pointer_text(at) for at, _, _ in sources)
+            found.append((sources[0][0], f"{name} of the Canvas {mapping.canvas_event} event is restored from {places}, which this event lacks"))
+    return found
+
+
+def _read(event: dict[str, Any], at: Pointer) -> Any:
+    """`lookup`, reading an entity given as an IRI string as `{"id": iri}` (as `restore` does)."""
+    value: Any = event
+    for index, key in enumerate(at):
+        if isinstance(value, str) and index and at[index:] == ("id",):
+            return value
+        value = lookup(value, (key,))
+        if value is OMIT:
+            return OMIT
+    return value
 
 
 def canvas_style(value: Any, style: str, scope: Scope) -> Any:
