@@ -44,6 +44,14 @@ def test_a_bad_line_alone_in_a_file_is_one_reject(name: str, line: bytes, rule: 
     assert record.problem is not None and record.problem.rule == rule and message in record.problem.message
 
 
+@pytest.mark.parametrize("digits", ["18446744073709551616", "123456789012345678901234567890", "-9223372036854775809"])
+def test_an_integer_beyond_64_bits_is_read_exactly_not_as_a_float(digits: str) -> None:
+    line = LINE[:-1] + f', "big": {digits}, "near": "{digits}"}}'
+    [record] = list(read_records(["-"], io.BytesIO(line.encode())))
+    assert record.payload["big"] == int(digits) and type(record.payload["big"]) is int
+    assert record.payload["near"] == digits and compact(record.payload["big"]) == digits.encode()
+
+
 @pytest.mark.parametrize(
     "head",
     [
