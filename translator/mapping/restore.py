@@ -63,12 +63,16 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
             parent, key = place(at[:-1]), at[-1]
             var = places[at] = f"p{len(places)}"
             if isinstance(key, int):
-                lines.append(f"    {var} = {parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else "
-                             f"{parent}[{key!r}] if isinstance({parent}, list) and {key!r} < len({parent}) else OMIT")  # fmt: skip
+                step = f"{parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else {parent}[{key!r}] if isinstance({parent}, list) and {key!r} < len({parent}) else OMIT"
             else:
-                lines.append(f"    {var} = {parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else OMIT")
-            lines.append(f"    if {var} is None: {var} = OMIT")
+                step = f"{parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else OMIT"
+            lines.append(f"    {var} = OMIT if ({var} := {step}) is None else {var}")
         return places[at]
+
+    def write(n: int, path: tuple[str, ...], value: str, flag: str | None) -> str:
+        # `restored` holds an object at metadata and body: a field of one is set directly
+        done = f"restored[{path[0]!r}][{path[1]!r}] = {value}" if len(path) == 2 else f"_set(restored, path{n}, {value})"
+        return done + (f"; {flag} = True" if flag else "")
 
     restorable = [(at, copy, optional) for at, copy, optional in copies
                   if copy.path[0] in ("metadata", "body") and not (copy.converter and copy.converter.inverse is None)]  # fmt: skip
@@ -84,7 +88,12 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
         if flag is not None and any(c.path == copy.path for _, c, _ in restorable[:n]):
             lines.append(f"    if not {flag}:")
             indent += "    "
-        lines.append(f"{indent}value = {places[at]}")
+        value = places[at]
+        if copy.converter is None and copy.default is OMIT:  # most copies: two lines
+            lines.append(f"{indent}if {value} is not OMIT: {write(n, copy.path, value, flag)}")
+            lines.append(f"{indent}elif iris: _unreadable(iris, unreadable, at{n}, copy{n})")
+            continue
+        lines.append(f"{indent}value = {value}")
         lines.append(f"{indent}if value is OMIT:")
         lines.append(f"{indent}    if iris: _unreadable(iris, unreadable, at{n}, copy{n})")
         test = "else:" if copy.default is OMIT else f"elif not value == copy{n}.default:"
@@ -99,9 +108,7 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
             if optional:  # another alternative produced this value
                 lines.append(f"{body}if value is not OMIT:")
                 body += "    "
-        lines.append(f"{body}_set(restored, path{n}, value)")
-        if flag is not None:
-            lines.append(f"{body}{flag} = True")
+        lines.append(f"{body}{write(n, copy.path, 'value', flag)}")
     lines.append("    return None")
     exec(compile("\n".join(lines), f"<restore {name}>", "exec"), constants)  # noqa: S102 - our own generated code
     return constants[name]  # type: ignore[no-any-return]
