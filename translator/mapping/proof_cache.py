@@ -3,13 +3,14 @@ event type in every process (10-70 ms each: most of a short run's time, and of e
 
 A proof is a function of the mapping's node tree and `vars`, the input schema locations, the
 schemas and the prover's code. The key is a SHA-256 over all of them: the tree and `vars` in a
-canonical form (`repr` of plain values, without the file names and lines the proof never reads), every schema file
-under the store's root, and the source of the package (so any change of code proves again). A
-result is kept in memory for the process and as one small JSON file per key in the cache
-directory: `$CANVAS_CALIPER_CACHE`, else `$XDG_CACHE_HOME/canvas-caliper-translator`, else
-`~/.cache/canvas-caliper-translator`; an empty `CANVAS_CALIPER_CACHE` keeps nothing on disk. A
-file that cannot be read or written is ignored and the proof is worked out as before, so the
-cache changes how fast a plan is made, never what it says.
+canonical form (the `repr` of plain values, without the file names and lines the proof never
+reads), every schema file under the store's root, and the source of the package (so any change
+of code proves again). A result is kept in memory for the process and as one small JSON file
+per key in the cache directory: `$CANVAS_CALIPER_CACHE`, else
+`$XDG_CACHE_HOME/canvas-caliper-translator`, else `~/.cache/canvas-caliper-translator`; an
+empty `CANVAS_CALIPER_CACHE` keeps nothing on disk. A file that cannot be read or written is
+ignored and the proof is worked out as before, so the cache changes how fast a plan is made,
+never what it says.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _key(template: Obj, variables: dict[str, Any], inputs: dict[str, list[Locati
 
 
 def _shape(node: Node | None) -> Any:
-    """The node tree as JSON: what the proof reads of it (not where each node was written)."""
+    """The node tree as plain lists: what the proof reads of it (not where each node was written)."""
     if node is None:
         return None
     if isinstance(node, Const):
