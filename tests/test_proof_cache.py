@@ -48,7 +48,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_kept_proof_is_the_proof_in_memory_and_read_back_from_disk(cache: Path) -> None:
     for name in NAMES:
         assert kept(name) == proved(name)
-    assert len(list(cache.glob("*.json"))) == len(NAMES)
+    assert len(list(cache.glob("proofs/*/*.json"))) == len(NAMES)
     proof_cache._MEMORY.clear()  # a new process: read from the files
     for name in NAMES:
         assert kept(name) == proved(name)
@@ -61,15 +61,27 @@ def test_a_changed_mapping_is_proved_again_and_where_it_was_written_does_not_mat
     kept("asset_accessed")
     moved = Obj(tuple((key, replace(node, origin="elsewhere.yaml:1") if isinstance(node, Const) else node) for key, node in mapping.template.items), None, "x")
     kept("asset_accessed", moved)
-    assert len(list(cache.glob("*.json"))) == 1  # the same proof: only the file names and lines differ
+    assert len(list(cache.glob("proofs/*/*.json"))) == 1  # the same proof: only the file names and lines differ
     changed = Obj(tuple((key, Const("Event", "x") if key == "type" else node) for key, node in mapping.template.items), None, "x")
     proof, routes = kept("asset_accessed", changed)
-    assert len(list(cache.glob("*.json"))) == 2 and "Event" in routes
+    assert len(list(cache.glob("proofs/*/*.json"))) == 2 and "Event" in routes
+
+
+def test_one_version_of_the_code_and_schemas_is_kept(cache: Path) -> None:
+    stale, other = cache / "proofs" / "0123456789abcdef", cache / "proofs" / "not-a-version"
+    stale.mkdir(parents=True)
+    other.mkdir()
+    (stale / "old.json").write_text("{}")
+    kept("logged_in")
+    assert other.is_dir()  # only what looks like a version's directory is removed
+    other.rmdir()
+    (version,) = (p for p in (cache / "proofs").iterdir())
+    assert version.name == proof_cache._sources(schema_store().root)[:16] and len(list(version.glob("*.json"))) == 1
 
 
 def test_an_unreadable_or_unwritable_cache_changes_nothing(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     kept("grade_change")
-    (file,) = cache.glob("*.json")
+    (file,) = cache.glob("proofs/*/*.json")
     file.write_text("{not json")
     proof_cache._MEMORY.clear()
     assert kept("grade_change") == proved("grade_change")

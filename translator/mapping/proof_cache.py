@@ -6,8 +6,9 @@ schemas and the prover's code. The key is a SHA-256 over all of them: the tree a
 canonical form (the `repr` of plain values, without the file names and lines the proof never
 reads), every schema file under the store's root, and the source of the package (so any change
 of code proves again). A result is kept in memory for the process and as one small JSON file
-per key in the cache directory: `$CANVAS_CALIPER_CACHE`, else
-`$XDG_CACHE_HOME/canvas-caliper-translator`, else `~/.cache/canvas-caliper-translator`; an
+per key in the cache directory, `$CANVAS_CALIPER_CACHE`, else
+`$XDG_CACHE_HOME/canvas-caliper-translator`, else `~/.cache/canvas-caliper-translator`, in
+`proofs/<version>` (one version of the code and schemas is kept at a time); an
 empty `CANVAS_CALIPER_CACHE` keeps nothing on disk. A file that cannot be read or written is
 ignored and the proof is worked out as before, so the cache changes how fast a plan is made,
 never what it says.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import shutil
 import sys
 import tempfile
 from functools import cache
@@ -32,6 +35,7 @@ from .proof import Location, Proof, Route, prove_forward
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _MEMORY: dict[str, tuple[Proof, dict[str, Route]]] = {}
+_VERSION = re.compile(r"[0-9a-f]{16}")  # the name of a version's directory (and nothing else is removed)
 
 
 def proof_of(template: Obj, variables: dict[str, Any], inputs: dict[str, list[Location]], store: SchemaStore) -> tuple[Proof, dict[str, Route]]:
@@ -39,10 +43,13 @@ def proof_of(template: Obj, variables: dict[str, Any], inputs: dict[str, list[Lo
     key = _key(template, variables, inputs, store)
     found = _MEMORY.get(key)
     if found is None:
-        found = _read(key)
+        base = cache_dir()
+        directory = base / "proofs" / _sources(store.root)[:16] if base is not None else None
+        found = _read(directory / f"{key}.json") if directory is not None else None
         if found is None:
             found = prove_forward(template, variables, inputs, store)
-            _write(key, found)
+            if directory is not None:
+                _write(directory, key, found)
         _MEMORY[key] = found
     return found
 
@@ -93,12 +100,9 @@ def _sources(schemas: Path) -> str:
     return digest.hexdigest()
 
 
-def _read(key: str) -> tuple[Proof, dict[str, Route]] | None:
-    directory = cache_dir()
-    if directory is None:
-        return None
+def _read(file: Path) -> tuple[Proof, dict[str, Route]] | None:
     try:
-        stored = json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+        stored = json.loads(file.read_text(encoding="utf-8"))
         checks = {tuple(pointer): set(locations) for pointer, locations in stored["checks"]}
         proof = Proof(stored["proven"], stored["reason"], checks, stored["static_leaves"], stored["checked_leaves"])
         return proof, {value: (route[0], route[1]) for value, route in stored["routes"].items()}
@@ -106,10 +110,9 @@ def _read(key: str) -> tuple[Proof, dict[str, Route]] | None:
         return None
 
 
-def _write(key: str, found: tuple[Proof, dict[str, Route]]) -> None:
-    directory = cache_dir()
-    if directory is None:
-        return
+def _write(directory: Path, key: str, found: tuple[Proof, dict[str, Route]]) -> None:
+    """Into `directory`, the one of this version of the code and schemas: the first proof kept
+    for a version removes the directories of the others, so the cache does not grow with them."""
     proof, routes = found
     stored = {
         "proven": proof.proven, "reason": proof.reason, "static_leaves": proof.static_leaves, "checked_leaves": proof.checked_leaves,
@@ -117,7 +120,11 @@ def _write(key: str, found: tuple[Proof, dict[str, Route]]) -> None:
         "routes": {value: list(route) for value, route in routes.items()},
     }  # fmt: skip
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        if not directory.is_dir():
+            directory.mkdir(parents=True, exist_ok=True)
+            for other in directory.parent.iterdir():
+                if other != directory and _VERSION.fullmatch(other.name) and other.is_dir():
+                    shutil.rmtree(other, ignore_errors=True)
         handle, name = tempfile.mkstemp(suffix=".tmp", dir=directory)
     except OSError:  # a read-only disk: the proof is simply made again next time
         return
