@@ -128,6 +128,8 @@ def known_tree(event_name: str | None) -> Node:
 def unknown_fields(payload: Any, tree: Node, seen: set[Path] | None = None) -> Iterator[tuple[Path, Any]]:
     """(path, value) of every field of `payload` that `tree` does not know, parents before
     children; the known fields met go into `seen` (array items as ``*``), when given."""
+    if seen is None and _known(payload, tree):
+        return
     stack: list[tuple[Any, Node, Path, Path]] = [(payload, tree, (), ())]
     while stack:
         value, node, path, general = stack.pop()
@@ -158,6 +160,24 @@ def unknown_fields(payload: Any, tree: Node, seen: set[Path] | None = None) -> I
                     seen.add((*general, key))
                 below.append((child_value, child, (*path, key), (*general, key)))
         stack.extend(reversed([entry for entry in below if isinstance(entry[0], (dict, list))]))
+
+
+def _known(value: Any, node: Node) -> bool:
+    """True when `value` has no field `node` does not know, told by key sets (one subset test per
+    object, down only where something can be unknown); False when it has one or this cannot tell
+    (patterns, a subclass of dict or list): then the walk looks."""
+    kind = value.__class__
+    if kind is dict:
+        if node.patterns or (node.closed is None and node.declared) or (node.closed is not None and not value.keys() <= node.closed):
+            return False
+        for key, child in node.nested.items():
+            if key in value and not _known(value[key], child):
+                return False
+        return True
+    if kind is list:
+        items = node.items
+        return items is None or all(_known(item, items) for item in value)
+    return not isinstance(value, (dict, list))
 
 
 def known_paths(tree: Node) -> Iterator[Path]:

@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import Problem
-from .formats.canvas import METADATA_ID, _event_schema, body_schema_id
+from .formats.canvas import METADATA_ID, body_schema_id, event_problems
 from .formats.caliper import _envelope_of
 from .mapping.catalog import CompiledMapping
-from .mapping.proof import Location, Proof, prove_forward
+from .mapping.proof import Location, Proof
+from .mapping.proof_cache import proof_of
 from .schema_store import Compiled, _rs, schema_store
 from .validation import accept_problems
 
@@ -27,15 +28,14 @@ LeafCheck = tuple[tuple[Any, ...], Any]  # (output pointer, is_valid of the leaf
 class ForwardPlan:
     """Everything about converting one Canvas event type that does not depend on the event."""
 
-    __slots__ = ("event_name", "mapping", "input_check", "proof", "routes", "leaf_checks")
+    __slots__ = ("event_name", "mapping", "proof", "routes", "leaf_checks")
 
     def __init__(self, event_name: str, mapping: CompiledMapping, *, full_output_check: bool = False) -> None:
         self.event_name = event_name
         self.mapping = mapping
-        self.input_check: Compiled = _event_schema(event_name)
         store = schema_store()
         inputs = {"metadata": [METADATA_ID + "#"], "body": [body_schema_id(event_name) + "#"]}
-        proof, routes = prove_forward(mapping.template, mapping.vars, inputs, store)
+        proof, routes = proof_of(mapping.template, mapping.vars, inputs, store)
         self.proof: Proof = proof
         self.routes: dict[str, Compiled] = {value: _envelope_of(*route) for value, route in routes.items()}  # type: ignore[arg-type]
         # The proof reads verdicts as jsonschema-rs gives them; without it, or when asked, the full check.
@@ -46,7 +46,7 @@ class ForwardPlan:
             self.routes = {}
 
     def input_problems(self, payload: Any) -> list[Problem]:
-        return self.input_check.problems(payload, quick=True)
+        return event_problems(payload, self.event_name, quick=True)
 
     def output_problems(self, envelope: dict[str, Any]) -> list[Problem]:
         """The accept-path check of an Envelope this plan's mapping built from a conforming input."""

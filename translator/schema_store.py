@@ -178,6 +178,7 @@ class SchemaStore:
         self.ids = frozenset(uri for uri, _ in resources)
         self.registry: Registry = Registry().with_resources(resources).crawl()
         self._compiled: dict[str, Compiled] = {}
+        self._fast_only: dict[str, Any] = {}
         self._fast_registry: Any = None
 
     def has(self, schema_id: str) -> bool:
@@ -196,6 +197,16 @@ class SchemaStore:
             schema = schema if schema is not None else self._schema(key)
             found = self._compiled[key] = Compiled(_Validator(schema, registry=self.registry), self._fast(schema))
         return found
+
+    def fast(self, key: str, schema: dict[str, Any] | None = None) -> Any:
+        """The jsonschema-rs validator alone (None without it), for a verdict whose detailed
+        report, when it fails, comes from another schema."""
+        found = self._compiled.get(key)
+        if found is not None:
+            return found.fast
+        if key not in self._fast_only:
+            self._fast_only[key] = self._fast(schema if schema is not None else self._schema(key))
+        return self._fast_only[key]
 
     def _fast(self, schema: dict[str, Any]) -> Any:
         if _rs is None:

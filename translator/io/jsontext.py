@@ -78,6 +78,30 @@ def readable(value: Any) -> str:
 def non_finite(value: Any) -> str | None:
     """The JSON Pointer of the first NaN or infinite number in `value` (a payload handed in as
     Python objects: text read here never holds one), None when there is none."""
+    try:
+        found = _non_finite_below(value.values() if value.__class__ is dict else (value,))
+    except RecursionError:  # nested deeper than the interpreter recurses: one value at a time
+        found = _non_finite_deep(value)
+    return _pointer_to_non_finite(value, "") if found else None
+
+
+def _non_finite_below(values: Any) -> bool:
+    """Whether any of `values`, or anything in them, is NaN or infinite: recursion, twice as fast
+    as a stack here (a payload is a few levels deep)."""
+    for item in values:
+        kind = item.__class__
+        if kind is dict:
+            if _non_finite_below(item.values()):
+                return True
+        elif kind is list:
+            if _non_finite_below(item):
+                return True
+        elif kind is float and item - item != 0.0:  # inf - inf and nan - nan are nan
+            return True
+    return False
+
+
+def _non_finite_deep(value: Any) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -87,8 +111,8 @@ def non_finite(value: Any) -> str | None:
         elif kind is list:
             stack.extend(item)
         elif kind is float and not math.isfinite(item):
-            return _pointer_to_non_finite(value, "")
-    return None
+            return True
+    return False
 
 
 def _pointer_to_non_finite(value: Any, at: str) -> str | None:

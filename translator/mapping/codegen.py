@@ -26,7 +26,7 @@ class _Writer:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             **RUNTIME, "OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "EXPRESSION_ERRORS": ERRORS,
-            "SHARD_FACTOR": ids.SHARD_FACTOR,
+            "SHARD_FACTOR": ids.SHARD_FACTOR, "PLAIN_SCALARS": (bool, int, type(None)),
         }  # fmt: skip
         self.counter = 0
         self.roots: dict[str, str] = {}
@@ -91,8 +91,9 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
         writer.constants.update(names)
         writer.emit(indent, "try:")
         writer.emit(indent + 1, f"{target} = {python}")
-        # a JSON value of bounded size, told at once for the commonest result, a short string
-        writer.emit(indent + 1, f"if {target}.__class__ is not str or len({target}) > {MAX_TEXT}: {target} = _x_json({target})")
+        # a JSON value of bounded size, told at once for the commonest results: a short string, a
+        # boolean (every `$when`), None or an integer, which `_x_json` returns as they are
+        writer.emit(indent + 1, f"if (len({target}) > {MAX_TEXT}) if {target}.__class__ is str else {target}.__class__ not in PLAIN_SCALARS: {target} = _x_json({target})")
         writer.emit(indent, "except EXPRESSION_ERRORS as exc:")
         writer.emit(indent + 1, f"raise fail_expression({me}, exc, {where}) from None")
         writer.emit(indent, f"if {target} is None: {target} = OMIT")

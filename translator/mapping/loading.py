@@ -24,7 +24,7 @@ from .codegen import Built, generate
 from .compiler import DIRECTIVES, CompileState, compile_node
 from .converters import Scope
 from .nodes import Const, Copy, Expr, Obj, Pointer, walk
-from .restore import restore
+from .restore import CopiesRestorer, copies_code, restore
 from .yaml_lines import LineDict, line_of, load_yaml
 
 # Caliper's documented property order, so people can read the output; a mapping's own order is
@@ -101,6 +101,11 @@ class CompiledMapping:
         """Every plain copy in the template (where it writes, the node, whether optional): what
         `restore` inverts, so it is found once rather than for every event."""
         return tuple((at, node, optional) for at, node, optional in walk(self.template) if isinstance(node, Copy))
+
+    @cached_property
+    def restore_copies(self) -> CopiesRestorer:
+        """The plain copies inverted, as one generated function (restore.py)."""
+        return copies_code(self.copies, "restore_" + re.sub(r"\W", "_", self.canvas_event))
 
     @cached_property
     def constraints(self) -> dict[Pointer, Any]:

@@ -4,6 +4,7 @@ Canvas's own form of each field (`canvas_style`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import ids
@@ -11,10 +12,12 @@ from ..errors import Problem
 from ..formats.canvas import field_problems
 from ..pointer import pointer as pointer_text
 from .converters import Scope
-from .nodes import OMIT, MappingRuntimeError, Pointer, lookup
+from .nodes import OMIT, Copy, MappingRuntimeError, Pointer, lookup
 
 if TYPE_CHECKING:
     from .loading import CompiledMapping
+
+CopiesRestorer = Callable[[dict[str, Any], Scope, dict[str, Any], tuple[Pointer, ...], dict[Pointer, list[str]]], None]
 
 
 def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
@@ -23,29 +26,7 @@ def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, probl
     event, iris = _expand_iris(event, mapping.entity_slots)
     unreadable: dict[Pointer, list[str]] = {}
     restored: dict[str, Any] = {"metadata": {}, "body": {}}
-    written: set[tuple[str, ...]] = set()
-    for at, copy, optional in mapping.copies:
-        if copy.path[0] not in restored or copy.path in written or copy.converter and copy.converter.inverse is None:
-            continue
-        value = lookup(event, at)
-        if value is OMIT:
-            if iris:
-                slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
-                if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
-                    unreadable[slot].append(copy.dotted)
-            continue
-        if value == copy.default:
-            continue
-        try:
-            value = copy.converter.inverse(value, scope) if copy.converter else value  # type: ignore[misc]
-        except (ValueError, TypeError) as exc:
-            if optional:  # another alternative produced this value
-                continue
-            raise MappingRuntimeError(
-                f"cannot restore {copy.dotted} from {value!r}: {exc}", origin=copy.origin, output=at, source=copy.dotted
-            ) from None
-        _set(restored, copy.path, value)
-        written.add(copy.path)
+    mapping.restore_copies(event, scope, restored, iris, unreadable)
     variables = {"event": event, "ids": scope.ids, "shard": scope.shard, "vars": mapping.vars}
     for (target, rule), compiled in zip(mapping.reverse_rules, mapping.reverse_compiled, strict=True):
         value = compiled(variables, scope)
@@ -107,6 +88,82 @@ def _read(event: dict[str, Any], at: Pointer) -> Any:
         if value is OMIT:
             return OMIT
     return value
+
+
+def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> CopiesRestorer:
+    """One generated function restoring a mapping's plain copies, in order, each read from the
+    event as `lookup` reads it (every object on the way looked up once for all the copies below
+    it), `inverse`d, and written unless the same field was already written or the value is the
+    copy's default. A copy the event leaves out is noted as unreadable when it sits in an entity
+    given as an IRI."""
+    constants: dict[str, Any] = {"OMIT": OMIT, "_set": _set, "_unreadable": _note_unreadable, "_failed": _restore_failed}
+    lines = [f"def {name}(event, scope, restored, iris, unreadable):"]
+    places: dict[Pointer, str] = {(): "event"}
+
+    def place(at: Pointer) -> str:
+        if at not in places:
+            parent, key = place(at[:-1]), at[-1]
+            var = places[at] = f"p{len(places)}"
+            if isinstance(key, int):
+                step = f"{parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else {parent}[{key!r}] if isinstance({parent}, list) and {key!r} < len({parent}) else OMIT"
+            else:
+                step = f"{parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else OMIT"
+            lines.append(f"    {var} = OMIT if ({var} := {step}) is None else {var}")
+        return places[at]
+
+    def write(n: int, path: tuple[str, ...], value: str, flag: str | None) -> str:
+        # `restored` holds an object at metadata and body: a field of one is set directly
+        done = f"restored[{path[0]!r}][{path[1]!r}] = {value}" if len(path) == 2 else f"_set(restored, path{n}, {value})"
+        return done + (f"; {flag} = True" if flag else "")
+
+    restorable = [(at, copy, optional) for at, copy, optional in copies
+                  if copy.path[0] in ("metadata", "body") and not (copy.converter and copy.converter.inverse is None)]  # fmt: skip
+    for at, _, _ in restorable:
+        place(at)
+    repeated = {copy.path for n, (_, copy, _) in enumerate(restorable) if any(c.path == copy.path for _, c, _ in restorable[:n])}
+    flags = {path: f"written{n}" for n, path in enumerate(dict.fromkeys(repeated))}
+    lines += [f"    {flag} = False" for flag in flags.values()]
+    for n, (at, copy, optional) in enumerate(restorable):
+        constants[f"copy{n}"], constants[f"at{n}"], constants[f"path{n}"] = copy, at, copy.path
+        indent = "    "
+        flag = flags.get(copy.path)
+        if flag is not None and any(c.path == copy.path for _, c, _ in restorable[:n]):
+            lines.append(f"    if not {flag}:")
+            indent += "    "
+        value = places[at]
+        if copy.converter is None and copy.default is OMIT:  # most copies: two lines
+            lines.append(f"{indent}if {value} is not OMIT: {write(n, copy.path, value, flag)}")
+            lines.append(f"{indent}elif iris: _unreadable(iris, unreadable, at{n}, copy{n})")
+            continue
+        lines.append(f"{indent}value = {value}")
+        lines.append(f"{indent}if value is OMIT:")
+        lines.append(f"{indent}    if iris: _unreadable(iris, unreadable, at{n}, copy{n})")
+        test = "else:" if copy.default is OMIT else f"elif not value == copy{n}.default:"
+        lines.append(f"{indent}{test}")
+        body = indent + "    "
+        if copy.converter is not None:
+            constants[f"inverse{n}"] = copy.converter.inverse
+            lines.append(f"{body}try:")
+            lines.append(f"{body}    value = inverse{n}(value, scope)")
+            lines.append(f"{body}except (ValueError, TypeError) as exc:")
+            lines.append(f"{body}    value = OMIT" if optional else f"{body}    raise _failed(copy{n}, value, exc, at{n}) from None")
+            if optional:  # another alternative produced this value
+                lines.append(f"{body}if value is not OMIT:")
+                body += "    "
+        lines.append(f"{body}{write(n, copy.path, 'value', flag)}")
+    lines.append("    return None")
+    exec(compile("\n".join(lines), f"<restore {name}>", "exec"), constants)  # noqa: S102 - our own generated code
+    return constants[name]  # type: ignore[no-any-return]
+
+
+def _note_unreadable(iris: tuple[Pointer, ...], unreadable: dict[Pointer, list[str]], at: Pointer, copy: Copy) -> None:
+    slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
+    if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
+        unreadable[slot].append(copy.dotted)
+
+
+def _restore_failed(copy: Copy, value: Any, exc: Exception, at: Pointer) -> MappingRuntimeError:
+    return MappingRuntimeError(f"cannot restore {copy.dotted} from {value!r}: {exc}", origin=copy.origin, output=at, source=copy.dotted)
 
 
 def canvas_style(value: Any, style: str, scope: Scope) -> Any:
