@@ -272,3 +272,57 @@ def test_no_output_ever_holds_nan() -> None:
         except translator.ValidationError:
             continue
         assert not any(isinstance(v, float) and not math.isfinite(v) for v in json.loads(compact(output)).values())
+
+
+@pytest.mark.parametrize(
+    "expression, reason",
+    [
+        ("([body.x * 1000000] * 1000000) | join", "is too large"),  # a list repeating a long string weighs the string
+        ("['ab', 'cd', 'ef'] | join(body.x * 300000)", "join would build more than"),
+        ("(['a'] * 300000) | join(body.x)", "join would build more than"),
+        ("(body.x * 300000) | upper ~ (body.x * 300000)", "is too large"),
+    ],
+)
+def test_what_a_list_or_join_builds_is_bounded_too(tmp_path: Path, expression: str, reason: str) -> None:
+    custom = load(tmp_path, {"m.yaml": MAPPING + f"  extensions: {{x: {json.dumps('= ' + expression)}}}\n"})
+    [result] = list(translator.convert_stream([THING], translator=custom))
+    assert result.reason == "mapping-failed" and reason in result.problems[-1].message
+
+
+# Slow within every bound: each term builds a million characters and splits them into a million
+# strings (tens of milliseconds), 20 terms a field, 20 fields: seconds for one event without a budget.
+SLOW_TERM = "(('a' * 1000000).split('a') | length)"
+SLOW = MAPPING + "  extensions:\n" + "".join(f"    f{n}: {json.dumps('= ' + ' + '.join([SLOW_TERM] * 20))}\n" for n in range(20))
+
+
+def test_a_slow_mapping_is_a_timeout_of_its_event_and_the_rest_converts(tmp_path: Path) -> None:
+    load(tmp_path, {"m.yaml": SLOW})
+    results = list(translator.convert_stream([VALID, THING, VALID], mapping_dirs=[tmp_path], mapping_budget=0.2))
+    assert [r.reason for r in results] == [None, "mapping-timeout", None]
+    problem = results[1].problems[-1]
+    assert problem.rule == "mapping-timeout" and problem.path == "/extensions/f0"
+    assert f"mapping rule at {tmp_path / 'm.yaml'}:7" in problem.message and SLOW_TERM in problem.message
+    assert "ran past their time budget of 0.2 s" in problem.message
+    with pytest.raises(translator.ValidationError, match="time budget"):
+        translator.Translator(mapping_dirs=[tmp_path], mapping_budget=0.2).translate(THING)
+
+
+def test_the_cli_rejects_a_slow_mapping_with_mapping_timeout(tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "m.yaml").write_text(SLOW)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(e) + "\n" for e in (VALID, THING, VALID)))
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    code, _, err = cli("convert", "--to", "caliper", "--mappings", str(mappings), "--mapping-budget", "0.2",
+                       str(tmp_path / "in.jsonl"), "-o", str(out), "--rejects", str(rejects))  # fmt: skip
+    assert code == 1 and "3 records read, 2 converted, 1 rejected" in err and "rejected by reason: mapping-timeout 1" in err
+    assert len(out.read_text().splitlines()) == 2
+    [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert reject["source"] == f"{tmp_path / 'in.jsonl'}:2" and reject["reason"] == "mapping-timeout"
+
+
+def test_the_budget_flag_shows_its_default_and_refuses_a_bad_value() -> None:
+    code, out, _ = cli("convert", "--help")
+    assert code == 0 and "mapping-timeout (0: no limit; default 1)" in " ".join(out.split())
+    code, _, err = cli("convert", "--to", "caliper", "--mapping-budget", "-1", "x.jsonl")
+    assert code == 2 and "expected a number of seconds (0 or more), not '-1'" in err

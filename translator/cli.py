@@ -366,6 +366,14 @@ def _add_conversion_options(parser: argparse.ArgumentParser, *, live: bool = Fal
         help="check every whole output, even of event types whose mapping is proven to give conforming "
         "output (same verdicts, slower)",
     )
+    parser.add_argument(
+        "--mapping-budget",
+        type=_seconds,
+        default=given(default.mapping_budget),
+        metavar="SECONDS",
+        help="the time an event's mapping expressions may run; past it the record is rejected with reason "
+        f"mapping-timeout (0: no limit; default {default.mapping_budget:g})",
+    )
     _add_strict_option(parser, given(default.strict))
     parser.add_argument(
         "--canvas-host",
@@ -390,6 +398,16 @@ def _workers(text: str) -> int:
     if count < 0:
         raise argparse.ArgumentTypeError(f"expected a number of processes (0 or more), not {text!r}")
     return count
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), not {text!r}")
+    return seconds
 
 
 def _send_time(text: str) -> str:

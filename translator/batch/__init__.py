@@ -10,6 +10,7 @@ Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, 
 Canvas nor Caliper), ``unknown-event`` and ``unknown-field`` (with `strict` only: a Canvas event
 type with no schema, a field no schema knows), ``invalid-input`` (the input does not conform),
 ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
+``mapping-timeout`` (its expressions ran past the event's time budget, `mapping_budget`),
 ``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
 """
 
@@ -25,6 +26,7 @@ from ..engine import IdStyle, Target, Translator
 from ..errors import TranslatorError
 from ..io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES
 from ..io.readers import Lines, Record
+from ..mapping.expressions import DEFAULT_BUDGET
 from ..mapping.report import not_carried
 from ..options import ConvertOptions, SendTime
 from .parallel import block_in_worker, results_in_worker, run_parallel
@@ -55,6 +57,7 @@ def convert_stream(
     canvas_host: str | None = None,
     phased: bool = False,
     full_output_check: bool = False,
+    mapping_budget: float | None = DEFAULT_BUDGET,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
 
@@ -71,7 +74,9 @@ def convert_stream(
     given one by one are converted one by one, so a live stream never waits for a block to fill;
     `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
     for records already in hand (a Spark partition). `full_output_check` checks every whole output
-    even where the mapping is proven to conform (`Translator`).
+    even where the mapping is proven to conform (`Translator`). `mapping_budget` is the time, in
+    seconds, an event's mapping expressions may run (0 or None: no limit); past it the record is
+    rejected with reason ``mapping-timeout``.
     """
     options = ConvertOptions.among(locals())
     return Converter(options, translator=translator, workers=workers, chunksize=chunksize).stream(items, phased=phased)
@@ -95,6 +100,7 @@ def convert_blocks(
     strict: bool = False,
     canvas_host: str | None = None,
     full_output_check: bool = False,
+    mapping_budget: float | None = DEFAULT_BUDGET,
     cancel: threading.Event | None = None,
 ) -> Iterator[Block]:
     """`convert_stream` for a writer: one `Block` per `chunksize` records, in input order, its
