@@ -60,11 +60,12 @@ _OPERATION = 64  # what an operation counts for at least, so that many small one
 
 
 class _Clock(threading.local):
-    """The event this thread is converting: its budget in seconds (None: no limit) and its
-    deadline, fixed at the first look at the clock (the work before it is under `LOOK_EVERY`)."""
+    """The event this thread is converting: `[budget in seconds or None, deadline or None]`, the
+    deadline fixed at the first look at the clock (the work before it is under `LOOK_EVERY`).
+    A list, changed in place: storing into a thread-local object costs more than reading it."""
 
-    budget: float | None = None
-    deadline: float | None = None
+    def __init__(self) -> None:
+        self.event: list[float | None] = [None, None]
 
 
 _CLOCK = _Clock()
@@ -72,11 +73,11 @@ _work = 0  # counted since the last look; shared by the threads, so only roughly
 
 
 def begin_event(budget: float | None) -> None:
-    """Start an event's budget, in seconds (None: no limit), before its expressions run. Costs
-    two stores: the clock is read only once the expressions have done `LOOK_EVERY` of work."""
-    clock = _CLOCK
-    clock.budget = budget
-    clock.deadline = None
+    """Start an event's budget, in seconds (None: no limit), before its expressions run. The
+    clock is read only once the expressions have done `LOOK_EVERY` of work."""
+    event = _CLOCK.event
+    event[0] = budget
+    event[1] = None
 
 
 def _spend(size: int) -> None:
@@ -85,14 +86,14 @@ def _spend(size: int) -> None:
     _work += size + _OPERATION
     if _work > LOOK_EVERY:
         _work = 0
-        clock = _CLOCK
-        if clock.budget is None:
+        budget, deadline = event = _CLOCK.event
+        if budget is None:
             return
         now = time.monotonic()
-        if clock.deadline is None:
-            clock.deadline = now + clock.budget
-        elif now > clock.deadline:
-            raise ExpressionTimeout(f"the event's expressions ran past their time budget of {clock.budget:g} s (mapping_budget, --mapping-budget)")
+        if deadline is None:
+            event[1] = now + budget
+        elif now > deadline:
+            raise ExpressionTimeout(f"the event's expressions ran past their time budget of {budget:g} s (mapping_budget, --mapping-budget)")
 
 
 def _pow(base: Any, exponent: Any) -> Any:
