@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import translator
 from corpus import canvas_examples
@@ -326,3 +328,61 @@ def test_the_budget_flag_shows_its_default_and_refuses_a_bad_value() -> None:
     assert code == 0 and "mapping-timeout (0: no limit; default 1)" in " ".join(out.split())
     code, _, err = cli("convert", "--to", "caliper", "--mapping-budget", "-1", "x.jsonl")
     assert code == 2 and "expected a number of seconds (0 or more), not '-1'" in err
+
+
+# -- resynchronising inside documents ---------------------------------------------------------
+
+PRETTY = json.dumps(VALID, indent=2)
+BROKEN = PRETTY.replace('"event_name": "logged_in"', '"event_name": ')  # a syntax error inside one element
+
+
+def test_one_bad_element_of_a_pretty_printed_array_is_one_reject_and_the_rest_is_read() -> None:
+    data = ("[\n" + ",\n".join([PRETTY, BROKEN, PRETTY, PRETTY[:200], PRETTY]) + "\n]\n").encode()
+    records = list(read_records(["-"], io.BytesIO(data)))
+    assert [r.source for r in records] == [f"-#{n}" for n in range(5)]
+    assert [r.payload for r in records] == [VALID, None, VALID, None, VALID]
+    line = data[: data.index(b'"event_name": ,')].count(b"\n") + 1
+    assert records[1].problem.message.startswith(f"malformed JSON at line {line}, column")  # type: ignore[union-attr]
+    assert records[1].text == BROKEN and records[3].text == PRETTY[:200].rstrip()
+
+
+def test_one_bad_value_of_a_firehose_document_is_one_reject_and_the_rest_is_read() -> None:
+    broken = LINE.replace('"logged_in"', "logged_in")
+    data = (LINE + broken + LINE + LINE[:50] + LINE + "\n").encode()
+    records = list(read_records(["-"], io.BytesIO(data)))
+    assert [r.payload for r in records] == [VALID, None, VALID, None, VALID]
+    assert [r.text for r in records[1::2]] == [broken, LINE[:50]]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ['{"x": "' + "a" * 5_000_000, "[" * 1_000_000, '{"a":[1,' * 200_000, '{"a":[1,}' * 50_000],
+    ids=["unterminated string", "deep nesting", "open nested objects", "many broken objects"],
+)
+def test_adversarial_documents_end_in_rejects_not_a_hang(tail: str) -> None:
+    for data in ("[\n" + PRETTY + ",\n" + tail, LINE + tail):
+        records = list(read_records(["-"], io.BytesIO(data.encode())))
+        assert records[0].payload == VALID and all(r.problem is not None for r in records[1:])
+        assert sum(len(r.text) for r in records[1:]) >= len(tail) - len(records)  # all of it, but the separators
+
+
+def _layout(elements: list[str], layout: str) -> bytes:
+    if layout == "array":
+        return ("[\n" + ",\n".join(elements) + "\n]\n").encode()
+    return ("" if layout == "firehose" else "\n").join(elements).encode() + b"\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(40, 400)), min_size=1, max_size=8), st.sampled_from(["array", "firehose", "lines"]))
+def test_good_and_bad_elements_in_any_layout_are_each_one_record(elements: list[tuple[bool, int]], layout: str) -> None:
+    """A bad element is a good one cut short or with a value taken out; converted + rejects = elements."""
+    text = PRETTY if layout == "array" else LINE
+    written = []
+    for good, cut in elements:
+        if good:
+            written.append(text)
+        else:
+            written.append(text[:cut] if cut % 2 else text.replace('"logged_in"', ""))
+    records = list(read_records(["-"], io.BytesIO(_layout(written, layout))))
+    assert len(records) == len(elements)
+    assert [r.payload == VALID for r in records] == [good for good, _ in elements]
