@@ -132,6 +132,8 @@ def variants(draw: st.DrawFn) -> dict[str, Any]:
 
 VALID = next(copy.deepcopy(e.payload) for e in canvas_examples() if e.event_type == "logged_in" and conforms(validate(e.payload)))
 LINE = json.dumps(VALID)
+PRETTY = json.dumps(VALID, indent=2)
+BROKEN = PRETTY.replace('"event_name": "logged_in"', '"event_name": ')  # a syntax error inside one element
 JWS = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjIwMjQtMDYifQ.eyJtZXRhZGF0YSI6e319.c2lnbmF0dXJl"
 
 # Each attack on the reader: its line, and what the reader must say about it.

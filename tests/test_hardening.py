@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import translator
-from support import BAD_LINES, JWS, LINE, VALID, cli
+from support import BAD_LINES, BROKEN, JWS, LINE, PRETTY, VALID, cli
 from translator.io.jsontext import compact
 from translator.io.readers import Lines, read_records
 from translator.validation import conforms, validate
@@ -255,3 +257,111 @@ def test_no_output_ever_holds_nan() -> None:
         except translator.ValidationError:
             continue
         assert not any(isinstance(v, float) and not math.isfinite(v) for v in json.loads(compact(output)).values())
+
+
+@pytest.mark.parametrize(
+    "expression, reason",
+    [
+        ("([body.x * 1000000] * 1000000) | join", "is too large"),  # a list repeating a long string weighs the string
+        ("['ab', 'cd', 'ef'] | join(body.x * 300000)", "join would build more than"),
+        ("(['a'] * 300000) | join(body.x)", "join would build more than"),
+        ("(body.x * 300000) | upper ~ (body.x * 300000)", "is too large"),
+    ],
+)
+def test_what_a_list_or_join_builds_is_bounded_too(tmp_path: Path, expression: str, reason: str) -> None:
+    custom = load(tmp_path, {"m.yaml": MAPPING + f"  extensions: {{x: {json.dumps('= ' + expression)}}}\n"})
+    [result] = list(translator.convert_stream([THING], translator=custom))
+    assert result.reason == "mapping-failed" and reason in result.problems[-1].message
+
+
+# Slow within every bound: each term builds a million characters and splits them into a million
+# strings (tens of milliseconds), 20 terms a field, 20 fields: seconds for one event without a budget.
+SLOW_TERM = "(('a' * 1000000).split('a') | length)"
+SLOW = MAPPING + "  extensions:\n" + "".join(f"    f{n}: {json.dumps('= ' + ' + '.join([SLOW_TERM] * 20))}\n" for n in range(20))
+
+
+def test_a_slow_mapping_is_a_timeout_of_its_event_and_the_rest_converts(tmp_path: Path) -> None:
+    load(tmp_path, {"m.yaml": SLOW})
+    results = list(translator.convert_stream([VALID, THING, VALID], mapping_dirs=[tmp_path], mapping_budget=0.2))
+    assert [r.reason for r in results] == [None, "mapping-timeout", None]
+    problem = results[1].problems[-1]
+    assert problem.rule == "mapping-timeout" and problem.path == "/extensions/f0"
+    assert f"mapping rule at {tmp_path / 'm.yaml'}:7" in problem.message and SLOW_TERM in problem.message
+    assert "ran past their time budget of 0.2 s" in problem.message
+    with pytest.raises(translator.ValidationError, match="time budget"):
+        translator.Translator(mapping_dirs=[tmp_path], mapping_budget=0.2).translate(THING)
+
+
+def test_the_cli_rejects_a_slow_mapping_with_mapping_timeout(tmp_path: Path) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "m.yaml").write_text(SLOW)
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(e) + "\n" for e in (VALID, THING, VALID)))
+    out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    code, _, err = cli("convert", "--to", "caliper", "--mappings", str(mappings), "--mapping-budget", "0.2",
+                       str(tmp_path / "in.jsonl"), "-o", str(out), "--rejects", str(rejects))  # fmt: skip
+    assert code == 1 and "3 records read, 2 converted, 1 rejected" in err and "rejected by reason: mapping-timeout 1" in err
+    assert len(out.read_text().splitlines()) == 2
+    [reject] = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert reject["source"] == f"{tmp_path / 'in.jsonl'}:2" and reject["reason"] == "mapping-timeout"
+
+
+def test_the_budget_flag_shows_its_default_and_refuses_a_bad_value() -> None:
+    code, out, _ = cli("convert", "--help")
+    assert code == 0 and "mapping-timeout (0: no limit; default 1)" in " ".join(out.split())
+    code, _, err = cli("convert", "--to", "caliper", "--mapping-budget", "-1", "x.jsonl")
+    assert code == 2 and "expected a number of seconds (0 or more), not '-1'" in err
+
+
+# -- resynchronising inside documents ---------------------------------------------------------
+
+def test_one_bad_element_of_a_pretty_printed_array_is_one_reject_and_the_rest_is_read() -> None:
+    data = ("[\n" + ",\n".join([PRETTY, BROKEN, PRETTY, PRETTY[:200], PRETTY]) + "\n]\n").encode()
+    records = list(read_records(["-"], io.BytesIO(data)))
+    assert [r.source for r in records] == [f"-#{n}" for n in range(5)]
+    assert [r.payload for r in records] == [VALID, None, VALID, None, VALID]
+    line = data[: data.index(b'"event_name": ,')].count(b"\n") + 1
+    assert records[1].problem.message.startswith(f"malformed JSON at line {line}, column")  # type: ignore[union-attr]
+    assert records[1].text == BROKEN and records[3].text == PRETTY[:200].rstrip()
+
+
+def test_one_bad_value_of_a_firehose_document_is_one_reject_and_the_rest_is_read() -> None:
+    broken = LINE.replace('"logged_in"', "logged_in")
+    data = (LINE + broken + LINE + LINE[:50] + LINE + "\n").encode()
+    records = list(read_records(["-"], io.BytesIO(data)))
+    assert [r.payload for r in records] == [VALID, None, VALID, None, VALID]
+    assert [r.text for r in records[1::2]] == [broken, LINE[:50]]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    ['{"x": "' + "a" * 5_000_000, "[" * 1_000_000, '{"a":[1,' * 200_000, '{"a":[1,}' * 50_000],
+    ids=["unterminated string", "deep nesting", "open nested objects", "many broken objects"],
+)
+def test_adversarial_documents_end_in_rejects_not_a_hang(tail: str) -> None:
+    for data in ("[\n" + PRETTY + ",\n" + tail, LINE + tail):
+        records = list(read_records(["-"], io.BytesIO(data.encode())))
+        assert records[0].payload == VALID and all(r.problem is not None for r in records[1:])
+        assert sum(len(r.text) for r in records[1:]) >= len(tail) - len(records)  # all of it, but the separators
+
+
+def _layout(elements: list[str], layout: str) -> bytes:
+    if layout == "array":
+        return ("[\n" + ",\n".join(elements) + "\n]\n").encode()
+    return ("" if layout == "firehose" else "\n").join(elements).encode() + b"\n"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(40, 400)), min_size=1, max_size=8), st.sampled_from(["array", "firehose", "lines"]))
+def test_good_and_bad_elements_in_any_layout_are_each_one_record(elements: list[tuple[bool, int]], layout: str) -> None:
+    """A bad element is a good one cut short or with a value taken out; converted + rejects = elements."""
+    text = PRETTY if layout == "array" else LINE
+    written = []
+    for good, cut in elements:
+        if good:
+            written.append(text)
+        else:
+            written.append(text[:cut] if cut % 2 else text.replace('"logged_in"', ""))
+    records = list(read_records(["-"], io.BytesIO(_layout(written, layout))))
+    assert len(records) == len(elements)
+    assert [r.payload == VALID for r in records] == [good for good, _ in elements]

@@ -1,6 +1,7 @@
-"""A real `translator convert` on a file mixing every attack of issue 15 with valid events: every
-record is converted or rejected, the output is valid, the summary is printed; the same when
-SIGTERM (or a Ctrl-C to the process group) stops it at several points, on 1 and 4 workers."""
+"""A real `translator convert` on a file mixing every attack of issue 15 with valid events (and
+documents with a bad element in the middle): every record is converted or rejected, the output
+is valid, the summary is printed; the same when SIGTERM (or a Ctrl-C to the process group) stops
+it at several points, on 1 and 4 workers. `validate` and `drift` stop on a signal the same way."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import IO, Any
 
 import pytest
 
-from support import BAD_LINES, JWS, LINE
+from support import BAD_LINES, BROKEN, JWS, LINE, PRETTY
 
 pytestmark = pytest.mark.slow  # real translator convert processes, signalled: `pytest -m ""` runs it (README, Tests)
 
@@ -42,7 +43,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     (root / "mixed.jsonl.gz").write_bytes(gzip.compress(data, mtime=0))
     cut = gzip.compress(b"\n".join(lines[:100]) + b"\n", mtime=0)
     (root / "cut.jsonl.gz").write_bytes(cut[: len(cut) // 2])
-    return root, 2 * len(lines)  # records in the whole files; the cut one adds what it has and one reject
+    # a pretty-printed array and a Firehose document, each with a bad element in the middle: 3 records each
+    (root / "pretty.json").write_text("[\n" + ",\n".join([PRETTY, BROKEN, PRETTY]) + "\n]\n")
+    (root / "firehose.json").write_text(LINE + LINE.replace('"logged_in"', "logged_in") + LINE)
+    return root, 2 * len(lines) + 6  # records in the whole files; the cut one adds what it has and one reject
 
 
 def start(*argv: str, stdin: Any = subprocess.DEVNULL, session: bool = False) -> subprocess.Popen[bytes]:
@@ -109,6 +113,20 @@ def feed(stdin: IO[bytes], lines: list[bytes]) -> None:
         pass
 
 
+def signal_while_feeding(process: subprocess.Popen[bytes], lines: list[bytes], at: int, number: int) -> None:
+    """`at` lines written to the process's stdin, then the signal, then the rest."""
+    assert process.stdin is not None
+    first = threading.Thread(target=feed, args=(process.stdin, lines[:at]))
+    first.start()
+    wait_for_handler(process)
+    first.join()
+    time.sleep(0.2)
+    process.send_signal(number)
+    rest = threading.Thread(target=feed, args=(process.stdin, lines[at:]))
+    rest.start()
+    rest.join(timeout=120)  # the run stops reading: the pipe breaks, or takes it all
+
+
 @pytest.mark.parametrize("workers", ["1", "4"])
 @pytest.mark.parametrize("at, layout", [(0, "out.jsonl"), (2_000, "out.json.gz"), (6_000, "out.json")])
 def test_sigterm_mid_run_loses_nothing_and_closes_the_output(tmp_path: Path, workers: str, at: int, layout: str) -> None:
@@ -117,16 +135,7 @@ def test_sigterm_mid_run_loses_nothing_and_closes_the_output(tmp_path: Path, wor
     lines = mixed_lines()
     out, rejects = tmp_path / layout, tmp_path / "rejects.jsonl"
     process = start("-", "-o", str(out), "--rejects", str(rejects), "--workers", workers, stdin=subprocess.PIPE)
-    assert process.stdin is not None
-    first = threading.Thread(target=feed, args=(process.stdin, lines[:at]))
-    first.start()
-    wait_for_handler(process)
-    first.join()
-    time.sleep(0.2)
-    process.send_signal(signal.SIGTERM)
-    rest = threading.Thread(target=feed, args=(process.stdin, lines[at:]))
-    rest.start()
-    rest.join(timeout=120)  # the run stops reading: the pipe breaks, or takes it all
+    signal_while_feeding(process, lines, at, signal.SIGTERM)
     code, read, _, err = check_accounted(process, out, rejects)
     assert code == 143, err
     assert read < len(lines)
@@ -174,3 +183,53 @@ def test_ctrl_c_to_the_process_group_stops_workers_without_tracebacks(tmp_path: 
     code, _, _, err = check_accounted(process, out, rejects)
     assert code == 130, err
     assert "interrupted by SIGINT" in err
+
+
+# -- validate and drift ---------------------------------------------------------------------
+
+CHECKED = re.compile(r"^(\d+) records?: (\d+) conform, (\d+) do not", re.MULTILINE)
+
+
+def start_command(command: str, out: IO[bytes], *argv: str) -> subprocess.Popen[bytes]:
+    """The command reading stdin, its stdout to `out` (a file: a pipe nobody reads would stop it)."""
+    return subprocess.Popen([sys.executable, "-m", "translator", command, *argv, "-"], stdin=subprocess.PIPE, stdout=out, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize("number, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("at", [0, 300, 3_000])
+def test_a_signal_stops_validate_with_the_summary_of_what_was_checked(tmp_path: Path, at: int, number: int, code: int) -> None:
+    """`at` lines on stdin, then the signal, then the rest: validate stops reading, prints one
+    line per problem of what it read, the summary counting exactly those records, and exits 128 + signal."""
+    lines = mixed_lines()
+    printed = tmp_path / "problems.jsonl"
+    with printed.open("wb") as out:
+        process = start_command("validate", out, "--json")
+    signal_while_feeding(process, lines, at, number)
+    _, err_bytes = process.communicate(timeout=120)
+    err = err_bytes.decode()
+    assert process.returncode == code, err
+    assert "Traceback" not in err and f"interrupted by {signal.Signals(number).name}" in err
+    summary = CHECKED.search(err)
+    assert summary, err
+    read, conform, failing = map(int, summary.groups())
+    assert conform + failing == read < len(lines)
+    problems = [json.loads(line) for line in printed.read_text().splitlines()]
+    failing_sources = {problem["source"] for problem in problems if problem["severity"] == "error"}
+    assert len(failing_sources) == failing  # every record counted as failing said why, and no more was read
+
+
+def test_sigterm_stops_drift_on_a_pipe_that_stays_open(tmp_path: Path) -> None:
+    report = tmp_path / "drift.txt"
+    with report.open("wb") as out:
+        process = start_command("drift", out)
+    assert process.stdin is not None
+    process.stdin.write(b"\n".join(mixed_lines()[:300]) + b"\n")
+    process.stdin.flush()
+    wait_for_handler(process)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    err = process.stderr.read().decode()  # type: ignore[union-attr]
+    assert process.returncode == 143, err
+    assert "Traceback" not in err and "translator drift: interrupted by SIGTERM" in err
+    assert "logged_in" in report.read_text()  # the report of what was read

@@ -6,7 +6,7 @@ points `run` at its handler; adding a command is adding such a function to `COMM
 
 Exit codes: 0 all good, 1 some records do not conform or were rejected, 2 the run failed (usage,
 I/O or mapping errors, or a bug: one line says so, the traceback only with `--debug`), 130/143 a
-`convert` stopped by SIGINT/SIGTERM (see `interrupt`).
+`convert`, `validate` or `drift` stopped by SIGINT/SIGTERM (see `interrupt`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .batch import Converter, Report, event_type
+from .batch.units import until
 from .batch.report import EXIT_FAILED, EXIT_OK
 from .drift import Drift
 from .engine import Translator
@@ -101,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert Canvas LMS live events between Canvas format and IMS Caliper 1.1, "
         "and check both against their JSON Schemas.",
         epilog="exit status: 0 all records conform / converted, 1 some do not, 2 the run failed (usage, I/O "
-        "or mapping error, or a bug), 130/143 convert stopped by SIGINT/SIGTERM (output closed, summary printed)",
+        "or mapping error, or a bug), 130/143 convert, validate or drift stopped by SIGINT/SIGTERM (output closed, "
+        "summary printed)",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error (also after COMMAND)")
@@ -253,7 +256,15 @@ def _validate(args: argparse.Namespace, streams: Streams) -> int:
     _check_mapping_dirs(args)
     translator = Translator(args.mappings, strict=args.strict)
     report = Report(command="validate", drift=Drift(translator.custom_events))
-    for source, item, problems in _checked_items(args, streams, args.profile, translator, report.drift):
+    with Interruption() as interruption:
+        _validate_until(args, streams, translator, report, interruption)
+    for line in report.lines():
+        print(line, file=streams.stderr if args.json else streams.stdout)
+    return _interrupted(interruption, "validate", streams) or report.exit_code
+
+
+def _validate_until(args: argparse.Namespace, streams: Streams, translator: Translator, report: Report, interruption: Interruption) -> None:
+    for source, item, problems in _checked_items(args, streams, args.profile, translator, report.drift, interruption):
         shown = _as_read(problems, item.data_index)
         name = event_type(item.payload)
         report.add_checked(problems, shown, name)
@@ -264,13 +275,18 @@ def _validate(args: argparse.Namespace, streams: Streams) -> int:
                 where = f"{source}: {name or '-'}: {problem.path or '/'}"
                 line = f"{where}: {problem.severity}: {problem.message} [{problem.rule}]"
             print(line, file=streams.stdout)
-    for line in report.lines():
-        print(line, file=streams.stderr if args.json else streams.stdout)
-    return report.exit_code
 
 
-def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None) -> Iterator[tuple[str, Item]]:
-    for record in read_records(paths, stdin):
+def _interrupted(interruption: Interruption, command: str, streams: Streams, kept: str = "the summary counts every record read") -> int | None:
+    """The exit code of a run a signal stopped (128 + the signal), after saying so; None otherwise."""
+    if interruption.exit_code is None:
+        return None
+    print(f"translator {command}: interrupted by {interruption.name}: stopped reading; {kept}", file=streams.stderr)
+    return interruption.exit_code
+
+
+def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None, cancel: threading.Event) -> Iterator[tuple[str, Item]]:
+    for record in until(read_records(paths, cancellable_stdin(stdin, cancel)), cancel):
         if record.problem is not None:
             yield record.source, Item("", None, record.text, record.problem)
             continue
@@ -279,10 +295,11 @@ def _items(paths: list[str], stdin: IO[Any], verifier: JwksVerifier | None) -> I
 
 
 def _checked_items(
-    args: argparse.Namespace, streams: Streams, profile: str | None, translator: Translator, drift: Drift
+    args: argparse.Namespace, streams: Streams, profile: str | None, translator: Translator, drift: Drift, interruption: Interruption
 ) -> Iterator[tuple[str, Item, list[Problem]]]:
-    """Every record read, with its problems as `convert` checks it; its Canvas event goes into `drift`."""
-    for source, item in _items(args.paths, streams.stdin, _verifier(args)):
+    """Every record read, with its problems as `convert` checks it; its Canvas event goes into `drift`.
+    Once `interruption` is signalled, no more is read (the record in hand is still checked)."""
+    for source, item in _items(args.paths, streams.stdin, _verifier(args), interruption.event):
         format, problems = _checked(item, args.format, profile, translator)
         drift.add_record(translator, item.payload, format, problems, source)
         yield source, item, problems
@@ -395,6 +412,14 @@ def _add_conversion_options(parser: argparse.ArgumentParser, *, live: bool = Fal
         help="check every whole output, even of event types whose mapping is proven to give conforming "
         "output (same verdicts, slower; default: proven types check only their computed fields)",
     )
+    parser.add_argument(
+        "--mapping-budget",
+        type=_seconds,
+        default=given(default.mapping_budget),
+        metavar="SECONDS",
+        help="the time an event's mapping expressions may run; past it the record is rejected with reason "
+        f"mapping-timeout (0: no limit; default {default.mapping_budget:g})",
+    )
     _add_strict_option(parser, given(default.strict))
     parser.add_argument(
         "--canvas-host",
@@ -419,6 +444,16 @@ def _workers(text: str) -> int:
     if count < 0:
         raise argparse.ArgumentTypeError(f"expected a number of processes (0 or more), not {text!r}")
     return count
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), not {text!r}")
+    return seconds
 
 
 def _send_time(text: str) -> str:
@@ -466,11 +501,7 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
     progress.clear()
     report.not_carried = converter.not_carried(report.converted_types)
     _summarize(report, streams.stderr)
-    if interruption.exit_code is not None:
-        print(f"translator convert: interrupted by {interruption.name}: stopped reading; every record counted above is "
-              "in the output or the rejects", file=streams.stderr)  # fmt: skip
-        return interruption.exit_code
-    return report.exit_code
+    return _interrupted(interruption, "convert", streams, "every record counted above is in the output or the rejects") or report.exit_code
 
 
 def _summarize(report: Report, stderr: IO[str]) -> None:
@@ -600,15 +631,16 @@ def _drift(args: argparse.Namespace, streams: Streams) -> int:
     _check_mapping_dirs(args)
     translator = Translator(args.mappings)
     report = Report(command="drift", strict=args.strict, drift=Drift(translator.custom_events, track_seen=True))
-    for _ in _checked_items(args, streams, None, translator, report.drift):
-        pass
+    with Interruption() as interruption:
+        for _ in _checked_items(args, streams, None, translator, report.drift, interruption):
+            pass
     if args.json:
         json.dump(report.drift.as_dict(), streams.stdout, ensure_ascii=False, indent=2)
         streams.stdout.write("\n")
     else:
         for line in report.lines():
             print(line, file=streams.stdout)
-    return report.exit_code
+    return _interrupted(interruption, "drift", streams) or report.exit_code
 
 
 

@@ -22,6 +22,7 @@ from .ids import URN_PREFIX, caliper_time, global_id, is_canvas_id, shard_of
 from .io.jsontext import non_finite_problem
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope
+from .mapping.expressions import DEFAULT_BUDGET, begin_event
 from .mapping.nodes import MappingRuntimeError
 from .plan import ForwardPlan
 from .pointer import pointer
@@ -112,7 +113,7 @@ def _now() -> str:
 def _runtime_problem(exc: MappingRuntimeError, prefix: str) -> Problem:
     at = pointer(exc.output)
     where = f" (input {exc.source})" if exc.source else ""
-    return Problem(prefix + at, f"{exc}{where}; mapping rule at {exc.origin}", "mapping")
+    return Problem(prefix + at, f"{exc}{where}; mapping rule at {exc.origin}", exc.rule)
 
 
 class Translator:
@@ -123,7 +124,9 @@ class Translator:
     otherwise a warning: a Canvas event type no schema knows (`unknown-event`), an unknown field
     (`unknown-field`). A Canvas event type whose mapping is proven to give conforming output
     (`mapping/proof.py`) has only its computed leaves checked; `full_output_check=True` checks
-    every whole output instead (same verdicts, slower).
+    every whole output instead (same verdicts, slower). `mapping_budget` is the time, in seconds,
+    an event's mapping expressions may run (0 or None: no limit); past it the event fails with a
+    `mapping-timeout` problem naming the mapping file, line and field.
     """
 
     def __init__(
@@ -134,8 +137,10 @@ class Translator:
         strict: bool = False,
         canvas_host: str | None = None,
         full_output_check: bool = False,
+        mapping_budget: float | None = DEFAULT_BUDGET,
     ) -> None:
         self.catalog: Catalog = load_catalog(mapping_dirs or ())
+        self.mapping_budget = mapping_budget or None
         self.generic = generic
         self.strict = strict
         # The host of system-generated events that name none (no hostname, no domain in the LTI guid).
@@ -334,6 +339,7 @@ class Translator:
         app = instance_iri(metadata, self.canvas_host)
         host = canvas_host(metadata) or self.canvas_host or app  # the mappings' `host`: a hostless event's instance IRI
         scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
+        begin_event(self.mapping_budget)
         try:
             event = mapping.build(metadata, body, host, scope)
         except MappingRuntimeError as exc:
@@ -349,6 +355,7 @@ class Translator:
         extensions = extensions.get(CANVAS_NAMESPACE) if isinstance(extensions, dict) else None
         extensions = extensions if isinstance(extensions, dict) else {}
         scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
+        begin_event(self.mapping_budget)
         try:
             restored = mapping.restore(event, scope, problems, prefix)
         except MappingRuntimeError as exc:

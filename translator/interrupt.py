@@ -3,9 +3,10 @@
 The first signal only sets `Interruption.event`: the run stops reading, converts or drops (with
 several workers) what is in flight, closes its outputs (a gzip stream ends properly, a JSON array
 gets its `]`), writes every reject it has, prints its summary and exits with ``128 + signal``
-(130 for SIGINT, 143 for SIGTERM). A second signal stops at once. Worker processes leave signals
-to the main process: they ignore SIGINT (a Ctrl-C reaches the whole process group) and die
-quietly on the SIGTERM the pool sends them. Reading stdin, a read waiting for data gives up once
+(130 for SIGINT, 143 for SIGTERM); `validate` and `drift` stop reading and print what they
+found the same way. A second signal stops at once. Worker processes leave signals to the main
+process: they ignore SIGINT (a Ctrl-C reaches the whole process group) and die quietly on the
+SIGTERM the pool sends them. Reading stdin, a read waiting for data gives up once
 interrupted, so a run on a pipe that stays open still stops.
 """
 

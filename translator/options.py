@@ -14,6 +14,7 @@ from typing import Any, TypeVar, get_type_hints
 from .engine import IdStyle, SendTime, Target, Translator
 from .errors import TranslatorError
 from .io.jws import DEFAULT_ISSUERS, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, JwksVerifier
+from .mapping.expressions import DEFAULT_BUDGET
 
 FLAG_NAMES = {"mapping_dirs": "mappings", "full_output_check": "paranoid"}  # options whose flag says it otherwise
 
@@ -30,6 +31,7 @@ class ConvertOptions:
     canvas_host: str | None = None  # the Canvas host of system-generated events that name none
     mapping_dirs: tuple[str, ...] = ()  # directories of extra mappings (any iterable given is kept as a tuple)
     full_output_check: bool = False  # check every whole output, even where the mapping is proven (--paranoid)
+    mapping_budget: float | None = DEFAULT_BUDGET  # seconds an event's mapping expressions may run (0, None: no limit)
     jwks: str | Path | Mapping[str, Any] | None = None  # a JWKS (file or parsed; kept as str or dict) for signed payloads
     leeway: float = DEFAULT_LEEWAY  # clock leeway, in seconds, for exp/nbf of signed payloads
     issuers: tuple[str, ...] | None = DEFAULT_ISSUERS  # the allowed iss of signed payloads; None: any
@@ -40,6 +42,8 @@ class ConvertOptions:
             raise TranslatorError(f"unknown target format {self.to!r}; expected caliper or canvas")
         if self.ids not in ("canvas", "global", "local"):
             raise TranslatorError(f"unknown id style {self.ids!r}; expected canvas, global or local")
+        if self.mapping_budget is not None and not self.mapping_budget >= 0:
+            raise TranslatorError(f"the mapping budget must be 0 or more seconds, not {self.mapping_budget!r}")
         set_ = object.__setattr__  # normalising a frozen instance once, as it is built
         set_(self, "mapping_dirs", tuple(str(d) for d in self.mapping_dirs or ()))
         if self.issuers is not None:
@@ -64,7 +68,7 @@ class ConvertOptions:
     @property
     def translator_key(self) -> tuple[Any, ...]:
         """What the `Translator` depends on: options equal here can share one."""
-        return (self.mapping_dirs, self.generic, self.strict, self.canvas_host, self.full_output_check)
+        return (self.mapping_dirs, self.generic, self.strict, self.canvas_host, self.full_output_check, self.mapping_budget)
 
     def translator(self) -> Translator:
         return Translator(
@@ -73,6 +77,7 @@ class ConvertOptions:
             strict=self.strict,
             canvas_host=self.canvas_host,
             full_output_check=self.full_output_check,
+            mapping_budget=self.mapping_budget,
         )
 
     def verifier(self) -> JwksVerifier | None:

@@ -10,6 +10,7 @@ Reasons: the reader's and unwrapper's own (``malformed-json``, ``undecodable``, 
 Canvas nor Caliper), ``unknown-event`` and ``unknown-field`` (with `strict` only: a Canvas event
 type with no schema, a field no schema knows), ``invalid-input`` (the input does not conform),
 ``unsupported-event`` (no mapping), ``mapping-failed`` (a mapping could not be applied),
+``mapping-timeout`` (its expressions ran past the event's time budget, `mapping_budget`),
 ``invalid-output`` (the result does not conform) and ``internal-error`` (a bug: reported, not fatal).
 """
 
@@ -60,8 +61,10 @@ def convert_stream(
     given one by one are converted one by one, so a live stream never waits for a block to fill;
     `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
     for records already in hand (a Spark partition). `full_output_check` checks every whole output
-    even where the mapping is proven to conform (`Translator`). Every option of
-    `ConvertOptions` is a keyword parameter here, with its name and default (`with_options`).
+    even where the mapping is proven to conform (`Translator`). `mapping_budget` is the time, in
+    seconds, an event's mapping expressions may run (0 or None: no limit); past it the record is
+    rejected with reason ``mapping-timeout``. Every option of `ConvertOptions` is a keyword
+    parameter here, with its name and default (`with_options`).
     """
     return Converter(options, translator=translator, workers=workers, chunksize=chunksize).stream(items, phased=phased)
 

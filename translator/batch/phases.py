@@ -121,7 +121,8 @@ class Phases:
             job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])
         except ValidationError as exc:
             failed = exc.problems or [Problem("", str(exc), "mapping")]
-            job.result = job.reject("mapping-failed", [*problems, *failed])
+            timeout = any(p.rule == "mapping-timeout" for p in failed)
+            job.result = job.reject("mapping-timeout" if timeout else "mapping-failed", [*problems, *failed])
         except TranslatorError as exc:
             job.result = job.reject("invalid-input", [*problems, Problem("", str(exc), "translate")])
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch

@@ -26,7 +26,7 @@ Input that cannot be read becomes a `Record` with a `problem` (rule ``malformed-
 line and column, also for numbers JSON forbids or Python will not read: NaN, Infinity, 1e999, an
 integer of more than 4,300 digits; ``undecodable`` for bytes that are not UTF-8 or gzip data that
 is corrupt or cut short) and the original `text`, so a caller can reject it without losing it;
-reading goes on with the next line (the next value, in a document, after a refused number). I/O
+reading goes on with the next line (in a document, the next value or element: see `_Document._resync`). I/O
 errors (a missing file) are raised as `OSError`.
 """
 
@@ -52,6 +52,7 @@ SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
 LINES_PER_BLOCK = 256  # JSON Lines lines per `Lines` block with `lazy`, at most,
 BLOCK_BYTES = 1 << 20  # and bytes: a block ends at the line that reaches this size
+RESYNC_ATTEMPTS = 16  # places parsed in vain after an element that does not read, before the rest is one reject
 LOOKAHEAD = 16  # content lines looked at, after a first line that does not parse, to tell JSON Lines
 
 COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
@@ -363,7 +364,11 @@ class _Document:
         self.line = 1
         self.column = 1
         self.eof = False
-        self.failed = False
+        self.failed = False  # the rest of the stream was one reject: nothing more to read
+        self.resynced = False  # the last value did not read, and `pos` is at the next element
+        self.stopped_at: int | None = None  # where the last parse that failed stopped (None: nested too deeply)
+        self.wasted = 0  # characters parsed in vain (see `_wasteful`)
+        self.dropped = 0  # characters of the stream before `buffer`
 
     def records(self) -> Iterator[Record]:
         values = 0
@@ -373,7 +378,7 @@ class _Document:
             if char == "[":
                 yield from self._array(self.name if values == 0 else located)
             else:
-                record = self._value(located)
+                record = self._value(located, "}", self._line_column())
                 if values == 0 and not self.failed and not self._skip_whitespace():
                     record = replace(record, source=self.name)
                 yield record
@@ -384,39 +389,38 @@ class _Document:
         if self._skip_whitespace() == "]":
             self.pos += 1
             return
-        for index in itertools.count():
-            yield self._value(f"{prefix}#{index}")
+        index = 0
+        column = self._line_column()  # of every element, when the first starts a line (pretty-printed)
+        while not self.failed:
+            record = self._value(f"{prefix}#{index}", ",", column)
+            yield record
+            index += 1
             if self.failed:
                 return
+            if record.problem is not None and self.resynced:
+                continue  # `pos` is at the next element
             char = self._skip_whitespace()
             if char == "]":
                 self.pos += 1
                 return
-            if char != ",":
-                yield self._failure(f"{prefix}#{index + 1}", "Expecting ',' delimiter or ']'", self.pos)
-                return
-            self.pos += 1
-            self._skip_whitespace()
+            if char == ",":
+                self.pos += 1
+                self._skip_whitespace()
+                continue
+            # neither: what follows is rejected up to the next element (or is the rest of the stream)
+            yield self._resync(f"{prefix}#{index}", self._failed_at("Expecting ',' delimiter or ']'", self.pos), ",", column)
+            index += 1
 
-    def _value(self, source: str) -> Record:
-        """The record of the JSON value at `pos`, moving past it; on failure, the rest of the stream."""
-        refused = None
-        while True:
-            try:
-                try:
-                    value, end = STRICT.raw_decode(self.buffer, self.pos)
-                    refused = None
-                except NotJsonNumber as exc:  # skipped whole: the next value can still be read
-                    refused, (value, end) = exc, LENIENT.raw_decode(self.buffer, self.pos)
-            except json.JSONDecodeError as exc:
-                if self._fill():
-                    continue
-                return self._failure(source, exc.msg, exc.pos)
-            except RecursionError:
-                return self._failure(source, "JSON nested too deeply", self.pos)
-            if end < len(self.buffer) or self.eof:
-                break
-            self._fill()  # a number at the end of the buffer may go on in the next chunk
+    def _value(self, source: str, separator: str, column: int) -> Record:
+        """The record of the JSON value at `pos`, moving past it; on failure, the reject of the text
+        up to the next element that reads (`_resync`), or of the rest of the stream."""
+        parsed = self._decode(self.pos)
+        if isinstance(parsed, Problem):
+            if self.stopped_at is None or self._wasteful(self.stopped_at - self.pos):
+                return self._rest_rejected(source, parsed, separator)  # nested too deeply, or a pattern of such failures
+            return self._resync(source, parsed, separator, column)
+        self.resynced = False
+        value, end, refused = parsed
         start, self.pos = self.pos, end
         text = self.buffer[start:end]
         bad = _UNDECODABLE.search(text)
@@ -427,19 +431,135 @@ class _Document:
             return Record(source, text, problem=Problem("", f"line {line}, column {column}: {refused}", "malformed-json"))
         return Record(source, text, value)
 
-    def _failure(self, source: str, message: str, at: int) -> Record:
-        """Everything from `pos` to the end of the stream, rejected: nothing after it can be trusted."""
-        self.failed = True
+    def _decode(self, at: int) -> tuple[Any, int, NotJsonNumber | None] | Problem:
+        """`(value, end, refused number)` of the JSON value at buffer index `at` (filling the buffer
+        while the text runs out; `pos` stays, so `at - pos` stays good), or the problem that stops it."""
+        while True:
+            offset = at - self.pos
+            try:
+                try:
+                    value, end = STRICT.raw_decode(self.buffer, at)
+                    refused = None
+                except NotJsonNumber as exc:  # skipped whole: the next value can still be read
+                    refused, (value, end) = exc, LENIENT.raw_decode(self.buffer, at)
+            except json.JSONDecodeError as exc:
+                ran_out = exc.msg.startswith("Unterminated string") or not self.buffer[exc.pos :].strip()
+                if ran_out and self._fill():
+                    at = self.pos + offset
+                    continue
+                self.stopped_at = exc.pos
+                return self._failed_at(exc.msg, exc.pos)
+            except RecursionError:
+                self.stopped_at = None
+                return self._failed_at("JSON nested too deeply", at)
+            if end < len(self.buffer) or self.eof:
+                return value, end, refused
+            self._fill()  # a number at the end of the buffer may go on in the next chunk
+            at = self.pos + offset
+
+    def _failed_at(self, message: str, at: int) -> Problem:
         line, column = self._where(at)
-        offset = at - self.pos
+        at_end = self.eof and not self.buffer[at:].strip()
+        return _malformed(message, line, column, at_end)
+
+    def _line_column(self) -> int:
+        """Where `pos` is on its line (1 for the first character) when it is pretty-printed: only
+        whitespace before it there, and a line break after its ``{``; else 0."""
+        if self.buffer[self.pos + 1 : self.pos + 3].lstrip("\r")[:1] != "\n":
+            return 0
+        line_start = self.buffer.rfind("\n", 0, self.pos)
+        if line_start >= 0:
+            return self.pos - line_start if not self.buffer[line_start + 1 : self.pos].strip() else 0
+        # the line began before the buffer: only the first line of the stream is known to start here
+        return self.pos + 1 if self.column == 1 and not self.buffer[: self.pos].strip() else 0
+
+    def _resync(self, source: str, problem: Problem, separator: str, column: int) -> Record:
+        """The reject of the element at `pos`, which does not read: its text runs to where the next
+        element starts (`pos` is moved there and `resynced` set), else to the end of the stream.
+
+        Pretty-printed (`column`: elements start their lines there), the next element is the next
+        ``{`` that starts a line at that column. Otherwise it is the next ``{`` that opens as this
+        element did (``{"metadata":``, say), or one that follows `separator` where a whole value
+        parses, followed by what may follow an element: ``}`` between concatenated values, ``,`` in
+        an array whose bad element does not open with a key (in an array the items of a list
+        inside an element follow a ``,`` too). Each ``{`` is looked at once, and after `RESYNC_ATTEMPTS` places parsed in vain
+        the rest of the stream is the reject, so the work stays linear in the text, whatever it holds."""
+        head = self.buffer[self.pos : self.pos + 32]
+        opening = head[: head.find(":") + 1] if head.find(":") > 1 else None  # up to its first key
+        search = self.pos + 1
+        attempts = 0
+        while attempts < RESYNC_ATTEMPTS:
+            found = self.buffer.find("{", search)
+            if found < 0:
+                offset = len(self.buffer) - self.pos
+                if not self._fill():
+                    break
+                search = self.pos + offset
+                continue
+            if column:
+                start = found - column
+                if start >= self.pos and self.buffer[start] == "\n" and not self.buffer[start + 1 : found].strip():
+                    return self._rejected_up_to(source, problem, found, separator)
+            elif opening is not None and self.buffer.startswith(opening, found):
+                return self._rejected_up_to(source, problem, found, separator)
+            elif (opening is None or separator == "}") and self._follows(found, separator):
+                offset = found - self.pos
+                parsed = self._decode(found)
+                found = self.pos + offset
+                if not isinstance(parsed, Problem) and self._may_follow(parsed[1], separator):
+                    return self._rejected_up_to(source, problem, found, separator)
+                attempts += 1
+            search = found + 1
+        return self._rest_rejected(source, problem, separator)
+
+    def _wasteful(self, scanned: int) -> bool:
+        """Count `scanned` characters parsed in vain: whether, with those before, they pass four
+        times the text read so far (and a mebibyte). Each element that does not read is parsed up
+        to where it fails, which may lie many elements on (a bracket left open): only input made
+        to do so goes past this, and then the rest of the stream is one reject, not a hang."""
+        self.wasted += scanned
+        return self.wasted > 4 * (self.dropped + self.pos) + (1 << 20)
+
+    def _rest_rejected(self, source: str, problem: Problem, separator: str) -> Record:
+        """The reject of everything from `pos` to the end of the stream: nothing after it can be trusted."""
+        self.failed = True
         while self._fill():
             pass
-        text = self.buffer[self.pos :]
+        return self._rejected_up_to(source, problem, len(self.buffer), separator)
+
+    def _follows(self, at: int, separator: str) -> bool:
+        """Whether `separator` comes before `at`, whitespace aside (which no other ``{`` shares)."""
+        before = at - 1
+        while before > self.pos and self.buffer[before] in _WHITESPACE:
+            before -= 1
+        return before > self.pos and self.buffer[before] == separator
+
+    def _may_follow(self, end: int, separator: str) -> bool:
+        """Whether what follows a value ending at `end` may follow an element: in an array a
+        ``,`` or ``]``; between concatenated values another one; or the end of the stream."""
+        while True:
+            while end < len(self.buffer) and self.buffer[end] in _WHITESPACE:
+                end += 1
+            if end < len(self.buffer):
+                return self.buffer[end] in (",]" if separator == "," else "{[")
+            offset = end - self.pos
+            if not self._fill():
+                return True
+            end = self.pos + offset
+
+    def _rejected_up_to(self, source: str, problem: Problem, end: int, separator: str) -> Record:
+        """The reject of the text from `pos` to `end`; `pos` moves to `end`."""
+        start, self.pos = self.pos, end
+        text = self.buffer[start:end]
+        if not self.failed:  # up to the next element: without the separator and space between them
+            text = text.rstrip(_WHITESPACE)
+            if separator == "," and text.endswith(","):
+                text = text[:-1].rstrip(_WHITESPACE)
+        self.resynced = not self.failed
         bad = _UNDECODABLE.search(text)
         if bad:
-            return Record(source, _printable(text), problem=self._undecodable(self.pos + bad.start()))
-        at_end = self.pos + offset >= len(self.buffer.rstrip())
-        return Record(source, text, problem=_malformed(message, line, column, at_end))
+            return Record(source, _printable(text), problem=self._undecodable(start + bad.start()))
+        return Record(source, text, problem=problem)
 
     def _undecodable(self, at: int) -> Problem:
         line, column = self._where(at)
@@ -460,6 +580,7 @@ class _Document:
         if self.eof:
             return False
         consumed = self.buffer[: self.pos]
+        self.dropped += self.pos
         newlines = consumed.count("\n")
         if newlines:
             self.line += newlines

@@ -37,6 +37,7 @@ class LiveSettings:
     strict: bool = ConvertOptions.strict
     canvas_host: str | None = ConvertOptions.canvas_host
     paranoid: bool = ConvertOptions.full_output_check
+    mapping_budget: float | None = ConvertOptions.mapping_budget
     # the HTTPS receiver
     host: str = "127.0.0.1"
     port: int = 8080

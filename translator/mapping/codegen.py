@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import ids
 from .converters import Scope
-from .expressions import ERRORS, MAX_TEXT, RUNTIME, failure
+from .expressions import ERRORS, MAX_TEXT, RUNTIME, ExpressionTimeout, failure
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
 
 Built = Callable[[dict[str, Any], Scope], Any]
@@ -56,7 +56,8 @@ def _fail_convert(node: Copy, value: Any, exc: Exception, at: Pointer) -> Mappin
 
 
 def _fail_expression(node: Expr, exc: Exception, at: Pointer) -> MappingRuntimeError:
-    return MappingRuntimeError(str(failure(node.text, exc)), origin=node.origin, output=at)
+    rule = "mapping-timeout" if isinstance(exc, ExpressionTimeout) else "mapping"
+    return MappingRuntimeError(str(failure(node.text, exc)), origin=node.origin, output=at, rule=rule)
 
 
 def _lookup(writer: _Writer, indent: int, target: str, path: tuple[str, ...]) -> None:

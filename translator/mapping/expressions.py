@@ -11,8 +11,14 @@ As with Jinja's StrictUndefined, using a missing value is an error, never a sile
 
 A user's expression cannot exhaust the machine: the language has no loop and no `range`, and
 every operation that could build something large is bounded (`MAX_INT_BITS` for `**`,
-`MAX_WIDTH` for a `%` format's width and precision, `MAX_TEXT` for what `*`, `%`, `~` and
-`replace` build and for any result); a result must be a JSON value (`json_result`).
+`MAX_WIDTH` for a `%` format's width and precision, `MAX_TEXT` for what `*`, `%`, `~`, `join`
+and `replace` build, a repeated list weighed with its items, and for any result); a result must
+be a JSON value (`json_result`). What stays is time: many such operations, each within its
+bounds, can still take seconds. So an event's expressions also have a time budget
+(`begin_event`): the operations that build or scan text count what they handle, and once every
+`LOOK_EVERY` characters of such work the clock is read; past the event's deadline the
+expression fails with `ExpressionTimeout`. Shipped mappings, whose strings are short, read the
+clock about once in hundreds of events.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,15 +44,60 @@ class ExpressionError(ValueError):
     pass
 
 
+class ExpressionTimeout(ExpressionError):
+    """The event's expressions ran past its time budget (`begin_event`)."""
+
+
 # What a failing operation may raise; `failure` turns each into an ExpressionError naming the expression.
 ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError)
 
 MAX_INT_BITS = 4_096  # an integer `**` or `*` may build (about 1,233 digits)
 MAX_WIDTH = 1_000  # width or precision in a `%` format
 MAX_TEXT = 1 << 20  # characters (or items) in what one operation builds, and in a result
+DEFAULT_BUDGET = 1.0  # seconds an event's expressions may run (about ten thousand times what shipped mappings take)
+LOOK_EVERY = 1 << 16  # characters built or scanned (all threads together) between two looks at the clock
+_OPERATION = 64  # what an operation counts for at least, so that many small ones also lead to a look
+
+
+class _Clock(threading.local):
+    """The event this thread is converting: `[budget in seconds or None, deadline or None]`, the
+    deadline fixed at the first look at the clock (the work before it is under `LOOK_EVERY`).
+    A list, changed in place: storing into a thread-local object costs more than reading it."""
+
+    def __init__(self) -> None:
+        self.event: list[float | None] = [None, None]
+
+
+_CLOCK = _Clock()
+_work = 0  # counted since the last look; shared by the threads, so only roughly: it decides when to look
+
+
+def begin_event(budget: float | None) -> None:
+    """Start an event's budget, in seconds (None: no limit), before its expressions run. The
+    clock is read only once the expressions have done `LOOK_EVERY` of work."""
+    event = _CLOCK.event
+    event[0] = budget
+    event[1] = None
+
+
+def _spend(size: int) -> None:
+    """Count `size` characters of work; past `LOOK_EVERY`, look at the clock."""
+    global _work
+    _work += size + _OPERATION
+    if _work > LOOK_EVERY:
+        _work = 0
+        budget, deadline = event = _CLOCK.event
+        if budget is None:
+            return
+        now = time.monotonic()
+        if deadline is None:
+            event[1] = now + budget
+        elif now > deadline:
+            raise ExpressionTimeout(f"the event's expressions ran past their time budget of {budget:g} s (mapping_budget, --mapping-budget)")
 
 
 def _pow(base: Any, exponent: Any) -> Any:
+    _spend(0)
     if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1:
         if exponent * abs(base).bit_length() > MAX_INT_BITS + exponent:
             raise ExpressionError(f"{base} ** {exponent} is too large (more than {MAX_INT_BITS} bits)")
@@ -56,11 +109,13 @@ _FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]
 
 def _mod(left: Any, right: Any) -> Any:
     if isinstance(left, str):
+        _spend(len(left))
         for match in _FORMAT_SPEC.finditer(left):
             for number in match.group(1, 2):
                 if number == "*" or (number and (len(number) > 4 or int(number) > MAX_WIDTH)):
                     raise ExpressionError(f"format {match.group(0)!r}: width and precision are at most {MAX_WIDTH}")
         return _bounded(left % (tuple(right) if isinstance(right, list) else right))
+    _spend(0)
     return left % right
 
 
@@ -68,15 +123,47 @@ def _mul(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > MAX_INT_BITS + 1:
         raise ExpressionError(f"the product is too large (more than {MAX_INT_BITS} bits)")
     for sequence, count in ((left, right), (right, left)):
-        if isinstance(sequence, (str, list)) and isinstance(count, int) and len(sequence) * count > MAX_TEXT:
-            raise ExpressionError(f"repeating {len(sequence)} items {count} times is too large (more than {MAX_TEXT:,})")
+        if isinstance(sequence, (str, list)) and isinstance(count, int):
+            # a list weighs its items: repeating one that holds a long string repeats the string
+            size = len(sequence) if isinstance(sequence, str) else _weight(sequence)
+            if size * count > MAX_TEXT:
+                raise ExpressionError(f"repeating {size:,} characters and items {count} times is too large (more than {MAX_TEXT:,})")
+            _spend(size * max(count, 0))
+            return left * right
+    _spend(0)
     return left * right
 
 
+def _weight(value: Any) -> int:
+    """Items and characters in `value` (nested lists and dicts included), counted up to just past `MAX_TEXT`."""
+    total, pending = 0, [value]
+    while pending and total <= MAX_TEXT:
+        item = pending.pop()
+        total += 1
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+    return total
+
+
 def _bounded(value: Any) -> Any:
-    if isinstance(value, (str, list)) and len(value) > MAX_TEXT:
-        raise ExpressionError(f"the result is too large ({len(value):,} characters or items; at most {MAX_TEXT:,})")
+    if isinstance(value, (str, list)):
+        _spend(len(value))
+        if len(value) > MAX_TEXT:
+            raise ExpressionError(f"the result is too large ({len(value):,} characters or items; at most {MAX_TEXT:,})")
     return value
+
+
+def _join(items: Any, separator: str = "") -> str:
+    """The `join` filter, refused before it is built when it is too large."""
+    texts = [item if isinstance(item, str) else str(item) for item in items]
+    if len(separator) * max(len(texts) - 1, 0) + sum(map(len, texts)) > MAX_TEXT:
+        raise ExpressionError(f"join would build more than {MAX_TEXT:,} characters")
+    return _bounded(separator.join(texts))
 
 
 def _replace(text: str) -> Callable[..., str]:
@@ -85,7 +172,7 @@ def _replace(text: str) -> Callable[..., str]:
             grows = (text.count(old) if old else len(text) + 1) * (len(new) - len(old))
             if len(text) + grows > MAX_TEXT:
                 raise ExpressionError(f"replace would build more than {MAX_TEXT:,} characters")
-        return text.replace(old, new, count)
+        return _bounded(text.replace(old, new, count))
 
     return replace
 
@@ -120,7 +207,8 @@ def json_result(value: Any, size: list[int] | None = None) -> Any:
 
 def failure(source: str, exc: Exception) -> ExpressionError:
     detail = str(exc) if isinstance(exc, ExpressionError) else f"{type(exc).__name__}: {exc}"
-    return ExpressionError(f"expression {source!r} failed: {detail}")
+    shown = source if len(source) <= 200 else source[:200] + "..."
+    return ExpressionError(f"expression {shown!r} failed: {detail}")
 
 
 # -- helpers the expressions may call ---------------------------------------------------------
@@ -197,13 +285,13 @@ _TESTS: dict[str, Callable[[Any], bool]] = {
 }
 
 _FILTERS: dict[str, Callable[..., Any]] = {
-    "lower": lambda v: v.lower(),
-    "upper": lambda v: v.upper(),
-    "string": str,
+    "lower": lambda v: _bounded(v.lower()),
+    "upper": lambda v: _bounded(v.upper()),
+    "string": lambda v: _bounded(str(v)),
     "int": int,
     "float": float,
     "length": len,
-    "join": lambda v, sep="": sep.join(map(str, v)),
+    "join": _join,
     "first": lambda v: next(iter(v)),
     "last": lambda v: v[-1],
 }
@@ -235,9 +323,11 @@ def _attribute(obj: Any, attr: str, probe: bool = False) -> Any:
         if attr in obj:
             return obj[attr]
         if attr in _METHODS[dict]:
+            _spend(len(obj))
             return getattr(obj, attr)
         return UNDEFINED if probe else _undefined(f"key {attr!r}")
     if attr in _METHODS.get(type(obj), ()):
+        _spend(len(obj))  # a string method scans the string
         return _replace(obj) if attr == "replace" else getattr(obj, attr)
     return UNDEFINED if probe else _undefined(f"attribute {attr!r} of {type(obj).__name__}")
 

@@ -21,13 +21,15 @@ Pointer = tuple[str | int, ...]
 
 
 class MappingRuntimeError(ValueError):
-    """A mapping rule could not be applied to this event; carries the rule's origin and paths."""
+    """A mapping rule could not be applied to this event; carries the rule's origin and paths, and
+    the rule of its problem (`mapping`, or `mapping-timeout` when the event's time budget ran out)."""
 
-    def __init__(self, message: str, *, origin: str, output: Pointer, source: str | None = None) -> None:
+    def __init__(self, message: str, *, origin: str, output: Pointer, source: str | None = None, rule: str = "mapping") -> None:
         super().__init__(message)
         self.origin = origin
         self.output = output
         self.source = source
+        self.rule = rule
 
 
 def lookup(root: Any, path: Pointer) -> Any:
