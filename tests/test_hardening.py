@@ -266,6 +266,8 @@ def test_no_output_ever_holds_nan() -> None:
         ("['ab', 'cd', 'ef'] | join(body.x * 300000)", "join would build more than"),
         ("(['a'] * 300000) | join(body.x)", "join would build more than"),
         ("(body.x * 300000) | upper ~ (body.x * 300000)", "is too large"),
+        # each item within its bound, a thousand of them a gigabyte: the event's work is bounded
+        ("[" + ", ".join(["body.x * 300000"] * 1000) + "] | length", "built or scanned more than 33,554,432 characters"),
     ],
 )
 def test_what_a_list_or_join_builds_is_bounded_too(tmp_path: Path, expression: str, reason: str) -> None:

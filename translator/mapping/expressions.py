@@ -17,8 +17,11 @@ be a JSON value (`json_result`). What stays is time: many such operations, each 
 bounds, can still take seconds. So an event's expressions also have a time budget
 (`begin_event`): the operations that build or scan text count what they handle, and once every
 `LOOK_EVERY` characters of such work the clock is read; past the event's deadline the
-expression fails with `ExpressionTimeout`. Shipped mappings, whose strings are short, read the
-clock about once in hundreds of events.
+expression fails with `ExpressionTimeout`. The same looks add up the event's work: past
+`MAX_EVENT_WORK` characters the expression fails, whatever the clock says, so that many
+operations each within `MAX_TEXT` (a list literal of a thousand repeated strings) cannot build a
+gigabyte before the deadline. Shipped mappings, whose strings are short, look about once in
+hundreds of events.
 """
 
 from __future__ import annotations
@@ -56,16 +59,18 @@ MAX_WIDTH = 1_000  # width or precision in a `%` format
 MAX_TEXT = 1 << 20  # characters (or items) in what one operation builds, and in a result
 DEFAULT_BUDGET = 1.0  # seconds an event's expressions may run (about ten thousand times what shipped mappings take)
 LOOK_EVERY = 1 << 16  # characters built or scanned (all threads together) between two looks at the clock
+MAX_EVENT_WORK = 32 * MAX_TEXT  # characters one event's expressions may build or scan (counted at each look)
 _OPERATION = 64  # what an operation counts for at least, so that many small ones also lead to a look
 
 
 class _Clock(threading.local):
-    """The event this thread is converting: `[budget in seconds or None, deadline or None]`, the
-    deadline fixed at the first look at the clock (the work before it is under `LOOK_EVERY`).
-    A list, changed in place: storing into a thread-local object costs more than reading it."""
+    """The event this thread is converting: `[budget in seconds or None, deadline or None, work
+    counted at the looks]`, the deadline fixed at the first look at the clock (the work before it
+    is under `LOOK_EVERY`). A list, changed in place: storing into a thread-local object costs
+    more than reading it."""
 
     def __init__(self) -> None:
-        self.event: list[float | None] = [None, None]
+        self.event: list[Any] = [None, None, 0]
 
 
 _CLOCK = _Clock()
@@ -78,6 +83,7 @@ def begin_event(budget: float | None) -> None:
     event = _CLOCK.event
     event[0] = budget
     event[1] = None
+    event[2] = 0
 
 
 def _spend(size: int) -> None:
@@ -85,8 +91,12 @@ def _spend(size: int) -> None:
     global _work
     _work += size + _OPERATION
     if _work > LOOK_EVERY:
+        event = _CLOCK.event
+        event[2] += _work
         _work = 0
-        budget, deadline = event = _CLOCK.event
+        if event[2] > MAX_EVENT_WORK:
+            raise ExpressionError(f"the event's expressions built or scanned more than {MAX_EVENT_WORK:,} characters")
+        budget, deadline, _ = event
         if budget is None:
             return
         now = time.monotonic()
