@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from live import HOST, JwksServer, events, free_port, output_ids, sign, start_serve, wait_for, write_config
+from live import HOST, JwksServer, events, free_port, output_ids, read_jsonl, sign, start_serve, wait_for, write_config
 from translator.engine import event_id
 
 pytestmark = pytest.mark.slow  # real serve processes: `pytest -m ""` runs it (README, Tests)
@@ -68,12 +68,16 @@ def test_files_that_cannot_grow_get_503_and_lose_nothing_acknowledged(tmp_path: 
     config = write_config(tmp_path / "live.toml", port, tmp_path, jwks.url, segment_bytes=1 << 20)
     log = tmp_path / "serve.log"
     pool = events(120)
+    for number in range(0, len(pool), 7):  # these cannot convert: they end in the rejects
+        pool[number] = {**pool[number], "metadata": {**pool[number]["metadata"], "event_time": "yesterday"}}
+    tokens = {sign(event): event_id(event) for event in pool}
+    bad = set(list(tokens)[::7])
     statuses: dict[str, int] = {}
     server = start_serve(config, port, log, preexec_fn=small_files)
     with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=10) as client:
-        for event in pool:
-            answer = client.post("/events", content=sign(event))
-            statuses[event_id(event)] = answer.status_code
+        for token in tokens:
+            answer = client.post("/events", content=token)
+            statuses[token] = answer.status_code
             if answer.status_code == 503:
                 assert answer.json()["error"] == "spool-unavailable" and answer.headers["retry-after"] == "60"
                 health = client.get("/healthz")
@@ -85,14 +89,16 @@ def test_files_that_cannot_grow_get_503_and_lose_nothing_acknowledged(tmp_path: 
         assert (tmp_path / "spool" / "checkpoint.json").read_bytes() == checkpoint  # and not moved past the batch
         health = client.get("/healthz").json()
         metrics = client.get("/metrics").text
+        rejected = Counter(reject["text"] for reject in read_jsonl(tmp_path / "out", "rejects"))
     assert server.poll() is None  # still serving
     assert "File too large" in health["delivery"]
-    refused = [key for key, status in statuses.items() if status != 202]
-    acknowledged = [key for key, status in statuses.items() if status == 202]
+    assert rejected and set(rejected.values()) == {1}  # the retries did not write them again
+    refused = [token for token, status in statuses.items() if status != 202]
+    acknowledged = {token for token, status in statuses.items() if status == 202}
     assert refused and set(statuses.values()) == {202, 503}
     assert metric(metrics, 'translator_spool_write_errors_total{errno="EFBIG"}') == len(refused)
     assert metric(metrics, 'translator_refused_total{reason="spool-unavailable"}') == len(refused)
-    assert len(output_ids(tmp_path / "out")) < len(acknowledged)  # the stalled batch is not out
+    assert len(output_ids(tmp_path / "out")) < len(acknowledged - bad)  # the stalled batch is not out
     assert all(path.stat().st_size <= LIMIT for path in (tmp_path / "spool").glob("*.seg"))
     stop(server)
     errors_logged = [line for line in log_lines(log) if line["level"] == "error"]
@@ -103,11 +109,16 @@ def test_files_that_cannot_grow_get_503_and_lose_nothing_acknowledged(tmp_path: 
     assert sum(line["message"].startswith("delivery failed") for line in errors_logged) == 1  # not one per retry
 
     server = start_serve(config, port, log)  # the limit lifted
-    assert wait_for(lambda: len(output_ids(tmp_path / "out")) >= len(acknowledged), timeout=30)
+    assert wait_for(lambda: len(output_ids(tmp_path / "out")) >= len(acknowledged - bad), timeout=30)
     stop(server)
     delivered = Counter(output_ids(tmp_path / "out"))
-    assert sorted(delivered) == sorted(acknowledged)  # no cut frame read back as an event
+    assert sorted(delivered) == sorted(tokens[token] for token in acknowledged - bad)  # no cut frame read back
     assert set(delivered.values()) == {1}
+    rejected = Counter(reject["text"] for reject in read_jsonl(tmp_path / "out", "rejects"))
+    assert set(rejected) == acknowledged & bad
+    # Not even those of the batch in hand at the stop, whose rejects were written and events
+    # not (the checkpoint noted them: `Checkpoint.rejected`).
+    assert set(rejected.values()) == {1}
 
 
 def test_a_spool_directory_no_longer_writable_gets_503_until_it_is_again(jwks: JwksServer) -> None:

@@ -49,6 +49,7 @@ class Batch:
 
     entries: list[Entry]
     keys: set[str] = field(default_factory=set)  # of the events given to the sink
+    rejects_written: bool = False
     duplicates: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
@@ -85,6 +86,7 @@ class Worker:
         self.linger = linger
         self.retry = retry
         self.failure: str | None = None  # why the batch in hand could not be delivered, until it is
+        self._rejected_to: Position | None = None  # see `Checkpoint.rejected`
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="delivery-worker", daemon=True)
 
@@ -109,6 +111,7 @@ class Worker:
 
     def _run(self) -> None:
         position = self.checkpoint.load() or self.spool.start()
+        self._rejected_to = self.checkpoint.rejected()
         self._release(position)  # segments a crash kept after their delivery, and the spool's count
         batch: Batch | None = None
         while not self._stop.is_set():
@@ -128,6 +131,8 @@ class Worker:
                 if batch is None:  # not converted whole: convert it again
                     self.sink.discard()
                     self.rejects.discard()
+                elif batch.rejects_written and batch.rejected:
+                    self._note_rejects(position, batch.entries[-1].end)
                 self._failed(f"{type(exc).__name__}: {exc}")
                 self._stop.wait(self.retry)
                 continue
@@ -146,6 +151,17 @@ class Worker:
             log(logging.ERROR, "delivery failed; the batch stays in the spool and is tried again", error=failure, retry_in=self.retry)
         self.failure = failure
 
+    def _note_rejects(self, position: Position, end: Position) -> None:
+        """Rejects written, events not: say so in the checkpoint, so that if the service stops
+        before the events go through, the next start does not write those rejects again."""
+        if self._rejected_to is not None and self._rejected_to >= end:
+            return
+        try:
+            self.checkpoint.save(position, rejected_to=end)
+        except OSError:
+            return  # the disk refuses even that: a restart may write these rejects twice
+        self._rejected_to = end
+
     def _release(self, position: Position) -> None:
         try:
             self.spool.release(position)
@@ -155,9 +171,13 @@ class Worker:
 
     def _convert(self, entries: list[Entry]) -> Batch:
         """Convert `entries` into the sink's and the rejects' buffers."""
-        records = [record for entry in entries for record in Delivery.decode(entry.payload).records()]
+        records, ends = [], []
+        for entry in entries:
+            for record in Delivery.decode(entry.payload).records():
+                records.append(record)
+                ends.append(entry.end)
         batch = Batch(entries)
-        for result in self.convert(records):
+        for end, result in zip(ends, self.convert(records)):
             if result.output is not None:
                 key = event_key(result.output)
                 if key in batch.keys or key in self.dedup:
@@ -165,7 +185,7 @@ class Worker:
                     continue
                 batch.keys.add(key)
                 self.sink.write(result.output)
-            else:
+            elif self._rejected_to is None or end > self._rejected_to:  # else written before a restart
                 reason = result.reason or "internal-error"
                 self.rejects.write_line(compact(reject_record(result.source, reason, result.problems, result.text)) + b"\n")
                 batch.rejected[reason] = batch.rejected.get(reason, 0) + 1
@@ -176,10 +196,14 @@ class Worker:
         until it succeeds and is a no-op once it has, so after a failure this is called again
         for the same batch and delivers each part once: no reject or event twice."""
         self.rejects.flush()
+        batch.rejects_written = True
         self.sink.flush(self._stop)
         for key in batch.keys:
             self.dedup.add(key)
-        self.checkpoint.save(batch.entries[-1].end)
+        end = batch.entries[-1].end
+        if self._rejected_to is not None and self._rejected_to <= end:
+            self._rejected_to = None
+        self.checkpoint.save(end, rejected_to=self._rejected_to)
         converted = len(batch.keys)
         self.metrics.converted.inc(converted)
         self.metrics.forwarded.labels(self.sink.name).inc(converted)
