@@ -1,7 +1,9 @@
 """The delivery worker's progress: the spool position up to which every event was delivered.
 
 Written to a temporary file, fsynced, renamed over the old one and the directory fsynced, so a
-crash at any moment leaves either the old checkpoint or the new one, never a torn one.
+crash at any moment leaves either the old checkpoint or the new one, never a torn one. It may
+also say how far past that position the rejects are already written (`rejected`), when a batch's
+rejects went out and its events could not.
 """
 
 from __future__ import annotations

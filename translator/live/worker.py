@@ -126,13 +126,15 @@ class Worker:
                     batch = self._convert(entries)
                 self._deliver(batch)
             except Stopped:
+                if batch is not None:
+                    self._note_rejects(position, batch)
                 return
             except Exception as exc:  # noqa: BLE001 - a full disk, say: keep the batch, try again
                 if batch is None:  # not converted whole: convert it again
                     self.sink.discard()
                     self.rejects.discard()
-                elif batch.rejects_written and batch.rejected:
-                    self._note_rejects(position, batch.entries[-1].end)
+                else:
+                    self._note_rejects(position, batch)
                 self._failed(f"{type(exc).__name__}: {exc}")
                 self._stop.wait(self.retry)
                 continue
@@ -151,10 +153,11 @@ class Worker:
             log(logging.ERROR, "delivery failed; the batch stays in the spool and is tried again", error=failure, retry_in=self.retry)
         self.failure = failure
 
-    def _note_rejects(self, position: Position, end: Position) -> None:
+    def _note_rejects(self, position: Position, batch: Batch) -> None:
         """Rejects written, events not: say so in the checkpoint, so that if the service stops
         before the events go through, the next start does not write those rejects again."""
-        if self._rejected_to is not None and self._rejected_to >= end:
+        end = batch.entries[-1].end
+        if not (batch.rejects_written and batch.rejected) or (self._rejected_to is not None and self._rejected_to >= end):
             return
         try:
             self.checkpoint.save(position, rejected_to=end)
@@ -171,7 +174,8 @@ class Worker:
 
     def _convert(self, entries: list[Entry]) -> Batch:
         """Convert `entries` into the sink's and the rejects' buffers."""
-        records, ends = [], []
+        records: list[Record] = []
+        ends: list[Position] = []  # of the entry each record comes from
         for entry in entries:
             for record in Delivery.decode(entry.payload).records():
                 records.append(record)
