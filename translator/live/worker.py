@@ -50,6 +50,7 @@ class Batch:
     entries: list[Entry]
     keys: set[str] = field(default_factory=set)  # of the events given to the sink
     rejects_written: bool = False
+    counted: bool = False  # in the metrics and the dedup window
     duplicates: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
 
@@ -202,15 +203,16 @@ class Worker:
         self.rejects.flush()
         batch.rejects_written = True
         self.sink.flush(self._stop)
-        for key in batch.keys:
-            self.dedup.add(key)
+        if not batch.counted:  # as soon as the events are out, once
+            batch.counted = True
+            for key in batch.keys:
+                self.dedup.add(key)
+            self.metrics.converted.inc(len(batch.keys))
+            self.metrics.forwarded.labels(self.sink.name).inc(len(batch.keys))
+            self.metrics.duplicates.inc(batch.duplicates)
+            for reason, count in batch.rejected.items():
+                self.metrics.rejected.labels(reason).inc(count)
         end = batch.entries[-1].end
         if self._rejected_to is not None and self._rejected_to <= end:
             self._rejected_to = None
         self.checkpoint.save(end, rejected_to=self._rejected_to)
-        converted = len(batch.keys)
-        self.metrics.converted.inc(converted)
-        self.metrics.forwarded.labels(self.sink.name).inc(converted)
-        self.metrics.duplicates.inc(batch.duplicates)
-        for reason, count in batch.rejected.items():
-            self.metrics.rejected.labels(reason).inc(count)
