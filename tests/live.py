@@ -8,7 +8,10 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -160,3 +164,49 @@ def receiver(live: LiveSettings) -> Iterator[tuple[str, Service]]:
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+# -- `translator serve` in a process of its own ---------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_config(path: Path, port: int, tmp: Path, jwks_url: str, **extra: Any) -> Path:
+    """A `serve` config file: spool and out under `tmp`, warnings and errors logged."""
+    values = {"port": port, "spool": str(tmp / "spool"), "out": str(tmp / "out"), "jwks_url": jwks_url, "log_level": "warning", **extra}
+    path.write_text("".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items()), encoding="utf-8")
+    return path
+
+
+def start_serve(
+    config: Path, port: int, log: Path, preexec_fn: Callable[[], None] | None = None, wrapper: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """`translator serve --config config` (run by `wrapper`, if any), started once /healthz
+    answers. Its stderr reaches `log` through a pipe copied by this process, so limits put on
+    the server's files (RLIMIT_FSIZE by `preexec_fn`, another user) do not apply to its log."""
+    process = subprocess.Popen(
+        [*wrapper, sys.executable, "-m", "translator", "serve", "--config", str(config)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        preexec_fn=preexec_fn,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+    def copy() -> None:
+        with open(log, "ab") as stream:
+            for line in process.stderr:  # type: ignore[union-attr]
+                stream.write(line)
+                stream.flush()
+
+    threading.Thread(target=copy, daemon=True).start()
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return process.poll() is not None
+
+    assert wait_for(up, timeout=30), "the server did not start"
+    assert process.poll() is None, log.read_text()
+    return process

@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,30 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from live import HOST, JwksServer, events, free_port, read_jsonl, sign, wait_for
+from live import HOST, JwksServer, events, free_port, read_jsonl, sign, start_serve, wait_for
 from translator.engine import event_id
 
 pytestmark = pytest.mark.slow  # real serve processes, killed with SIGKILL: `pytest -m ""` runs it (README, Tests)
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def start(config: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "ab") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "translator", "serve", "--config", str(config)], cwd=ROOT, stderr=stderr, stdout=subprocess.DEVNULL
-        )
-
-    def healthy() -> bool:
-        try:
-            return httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return process.poll() is not None
-
-    assert wait_for(healthy, timeout=30), "the server did not start"
-    assert process.poll() is None, log.read_text()
-    return process
-
 
 def test_kill_9_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) -> None:
     seed = int(time.time())
@@ -78,7 +56,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) ->
 
     try:
         for _ in range(2):
-            server = start(config, port, log)
+            server = start_serve(config, port, log)
             stop = threading.Event()
             clients = [threading.Thread(target=post, args=(stop,)) for _ in range(4)]
             for client in clients:
@@ -92,7 +70,7 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_event(tmp_path: Path) ->
             for client in clients:
                 client.join(10)
         assert len(acknowledged) >= 20, f"too few events got through to test anything (seed {seed})"
-        server = start(config, port, log)
+        server = start_serve(config, port, log)
         out = tmp_path / "out"
 
         def delivered() -> set[str]:

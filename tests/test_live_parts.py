@@ -89,7 +89,9 @@ def test_a_write_error_fails_the_group_and_the_next_group_starts_a_new_segment(t
     os.close(fd)
     with pytest.raises(OSError):
         spool.append(b"lost").result(5)
+    assert spool.failure is not None and spool.failure.errno == 9  # EBADF, until a group is written
     spool.append(b"second").result(5)
+    assert spool.failure is None
     assert [entry.payload for entry in spool.read(spool.start(), 10)] == [b"first", b"second"]
     spool.close()
 

@@ -103,8 +103,7 @@ def build_app(service: Service) -> ASGIApp:
         delivery = Delivery("https", source, body, signed=signed, received=time.time())
         try:
             await commit.append(delivery.encode())
-        except OSError as exc:
-            log(logging.ERROR, "spool write failed; refusing deliveries", error=str(exc))
+        except OSError as exc:  # the spool logged it (once, not per request)
             raise Refused(503, "spool-unavailable", f"the event could not be stored: {exc.strerror or exc}") from None
         spooled.inc()
 
@@ -130,8 +129,9 @@ def build_app(service: Service) -> ASGIApp:
         await answer(send, 202, accepted)
 
     async def healthz(request: Request) -> Response:
-        if not service.healthy():
-            return JSONResponse({"status": "failing"}, status_code=503)
+        problems = service.problems()
+        if problems:
+            return JSONResponse({"status": "failing", **problems}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def prometheus(request: Request) -> Response:

@@ -23,6 +23,8 @@ class LiveMetrics:
         self.duplicates = Counter("translator_duplicates", "converted events dropped as duplicates", registry=r)
         self.forwarded = Counter("translator_forwarded", "events delivered to the sink", ["sink"], registry=r)
         self.forward_failures = Counter("translator_forward_failures", "failed attempts to deliver to the sink", ["sink"], registry=r)
+        self.spool_errors = Counter("translator_spool_write_errors", "spool writes the OS refused, by errno (EFBIG, ENOSPC, EACCES...)", ["errno"], registry=r)
+        self.delivery_errors = Counter("translator_delivery_errors", "attempts to deliver a batch that failed (it stays in the spool and is tried again)", registry=r)
         self.spool_depth = Gauge("translator_spool_depth_bytes", "bytes in the spool not yet delivered", registry=r)
         self.jwks_fetches = Counter("translator_jwks_fetches", "JWKS fetches, by outcome", ["outcome"], registry=r)
         self.fsync_seconds = Histogram(

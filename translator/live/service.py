@@ -4,6 +4,7 @@ lets the worker finish and flush its batch, and closes."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from ..batch import Converter, ConvertResult
@@ -34,6 +35,7 @@ class Service:
             segment_bytes=settings.segment_bytes,
             max_bytes=settings.spool_max_bytes,
             on_fsync=self.metrics.fsync_seconds.observe,
+            on_error=lambda exc: self.metrics.spool_errors.labels(errno.errorcode.get(exc.errno or 0, "unknown")).inc(),
         )
         self.jwks = JwksCache(
             settings.jwks_url,
@@ -70,9 +72,19 @@ class Service:
     def start(self) -> None:
         self.worker.start()
 
-    def healthy(self) -> bool:
-        """The spool's writer and the worker are running."""
-        return self.spool.running and self.worker.running
+    def problems(self) -> dict[str, str]:
+        """What keeps the service from accepting or delivering, by part (none when healthy): a
+        stopped thread, the spool's last write refused by the OS, the worker's failing batch."""
+        found = {}
+        if not self.spool.running:
+            found["spool"] = "the spool's writer stopped"
+        elif self.spool.failure is not None:
+            found["spool"] = str(self.spool.failure)
+        if not self.worker.running:
+            found["delivery"] = "the delivery worker stopped"
+        elif self.worker.failure is not None:
+            found["delivery"] = self.worker.failure
+        return found
 
     def stop(self) -> None:
         self.spool.close()

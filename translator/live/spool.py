@@ -13,11 +13,16 @@ Readers (`read`) see only committed frames of the segment being written, and who
 written before; a frame cut short by a crash fails its CRC and ends its segment. A segment is
 never appended to after a restart or a failed write (a new one is started), and is deleted only
 by `release`, once everything in it was delivered.
+
+A write the OS refuses (a full disk, a file-size limit, a spool directory no longer writable)
+fails its group only: the segment is cut back to its last commit, `failure` holds the error
+until a later group is committed, and the change each way is logged once, not per request.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import struct
 import threading
@@ -28,6 +33,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from .logs import log
 
 FRAME = struct.Struct(">II")  # payload length, CRC-32 of the payload
 MAX_FRAME = 64 << 20  # a longer "length" can only be a torn write
@@ -81,15 +88,19 @@ class Spool:
         segment_bytes: int = DEFAULT_SEGMENT_BYTES,
         max_bytes: int | None = None,
         on_fsync: Callable[[float], None] | None = None,
+        on_error: Callable[[OSError], None] | None = None,
         after: int = 0,
     ) -> None:
         """`after`: the last segment number a reader may already be past (its checkpoint's), so
-        new segments are numbered after it even if its files were removed by hand."""
+        new segments are numbered after it even if its files were removed by hand. `on_error` is
+        told of every write the OS refused."""
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.segment_bytes = segment_bytes
         self.max_bytes = max_bytes
         self._on_fsync = on_fsync
+        self._on_error = on_error
+        self.failure: OSError | None = None  # why the last group could not be written, until one is
         existing = self.segments()
         self._next = max(existing[-1] if existing else 0, after) + 1
         self._bytes = sum(self._size_of(number) for number in existing)  # of the segment files
@@ -194,7 +205,11 @@ class Spool:
                 self._on_fsync(time.perf_counter() - started)
         except OSError as exc:
             self._abandon()
+            self._failed(exc)
             return [exc for _ in frames] + refused
+        if self.failure is not None:
+            log(logging.WARNING, "spool writable again; accepting deliveries", after=str(self.failure))
+            self.failure = None
         outcomes: list[Outcome] = []
         segment, offset = self._committed.segment, self._size  # type: ignore[union-attr]
         for frame in frames:
@@ -225,6 +240,14 @@ class Spool:
             with self._lock:
                 self._committed = Position(number, 0)
         return self._fd
+
+    def _failed(self, exc: OSError) -> None:
+        if self._on_error is not None:
+            self._on_error(exc)
+        if self.failure is None or (self.failure.errno, self.failure.strerror) != (exc.errno, exc.strerror):
+            code = errno.errorcode.get(exc.errno or 0, "unknown")
+            log(logging.ERROR, "spool write failed; deliveries get 503 until a write succeeds", error=str(exc), errno=code, spool=str(self.directory))
+        self.failure = exc
 
     def _abandon(self) -> None:
         """After a failed write: cut what was not committed, and write the next group elsewhere."""
