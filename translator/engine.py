@@ -36,7 +36,9 @@ input always gives the same output: the default everywhere), ``"now"``, or a tim
 # Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
 # re-delivered duplicate gets the same id and can be dropped downstream.
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://canvas-caliper-translator.dev/event-id")
-_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+_NAMESPACE_SHA1 = hashlib.sha1(EVENT_ID_NAMESPACE.bytes)  # copied per event: the namespace hashed once
+# The RFC 4122 variant bits (10) set in the high nibble of byte 8, by that nibble's hex digit.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def event_id(canvas_event: dict[str, Any]) -> str:
@@ -45,13 +47,13 @@ def event_id(canvas_event: dict[str, Any]) -> str:
         canonical = orjson.dumps(canvas_event, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # beyond orjson (a lone surrogate, a huge integer): same text, slower
         canonical = json.dumps(canvas_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
-    # uuid.uuid5 over bytes (Python 3.11's takes only str): SHA-1 of namespace + name, with the
-    # version (5) and variant (RFC 4122) bits set, formatted directly (uuid.UUID costs more).
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + canonical).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    x = digest.hex()
-    return f"urn:uuid:{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    # uuid.uuid5 over bytes (Python 3.11's takes only str): SHA-1 of namespace + name, its first
+    # 16 bytes with the version (5) and variant (RFC 4122) bits set, written on the hex digest
+    # directly (uuid.UUID and byte arithmetic cost more).
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(canonical)
+    x = digest.hexdigest()
+    return f"urn:uuid:{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT_DIGIT[x[16]]}{x[17:20]}-{x[20:32]}"
 
 
 def canvas_host(metadata: dict[str, Any]) -> str | None:
