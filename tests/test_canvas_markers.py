@@ -345,3 +345,18 @@ def test_the_generated_restorability_test_agrees_with_the_reasons(pair: Any) -> 
     verdicts = [(mapping.restorable(v), unrestorable_reasons(mapping, v) == []) for v in variants]
     assert [a for a, _ in verdicts] == [b for _, b in verdicts]
     assert verdicts[0] == (True, True) and (not places or any(not a for a, _ in verdicts))
+
+
+@pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
+def test_the_generated_dispatch_tests_agree_with_the_constraints(pair: Any) -> None:
+    """Each mapping's generated test gives `_satisfies`'s verdict (True, False or UNKNOWN) on the
+    event, on it with each entity given as its IRI, and with each constrained place spoilt."""
+    catalog = TRANSLATOR.catalog
+    event = pair[1].payload["data"][0]
+    places = {at[:-1] if at[-1] == "#kind" else at for m in catalog._reverse for at in m.constraints}
+    variants = [event] + [_spoilt(event, at, value) for at in sorted(places, key=str) for value in SPOILERS]
+    variants += [_spoilt(event, (slot,), event[slot]["id"]) for slot in SLOTS if isinstance(event.get(slot), dict)]
+    for variant in variants:
+        for mapping in catalog._reverse:
+            assert catalog._test(mapping)(variant) is catalog._satisfies(variant, mapping.constraints)
+    assert any(catalog._test(m)(event) is True for m in catalog._reverse)
