@@ -397,7 +397,7 @@ class _Stub:
             raise self.outcome
         return self.outcome
 
-    def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
+    def problems(self, payload: Any, format: str, *, output: bool = False, dispatched: Any = None) -> list[Problem]:
         return translator.Translator.problems(self, payload, format, output=output)  # type: ignore[arg-type]
 
     def output_problems(self, payload: Any, output: Any, to: str) -> list[Problem]:

@@ -16,6 +16,7 @@ import translator
 from corpus import CALIPER_SPEC, canvas_examples, documented_pairs, leaves
 from translator.batch import convert_stream
 from translator.io import read_records
+from translator.mapping.restore import _expand_iris, unrestorable_reasons
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSLATOR = translator.Translator()
@@ -166,6 +167,46 @@ def test_canvas_events_with_an_entity_given_as_an_iri(case: tuple[str, dict[str,
     assert unsaid == []
 
 
+def _nested_iris(event: Any, at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every place in `event` where an object with an `id` sits (one level of nesting or more)."""
+    found = []
+    for key, value in event.items() if isinstance(event, dict) else ():
+        if isinstance(value, dict):
+            found += ([(*at, key)] if at and "id" in value else []) + _nested_iris(value, (*at, key))
+    return found
+
+
+@pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
+def test_the_iri_test_agrees_with_the_iri_walk(pair: Any) -> None:
+    """`holds_iri` (generated per mapping) says yes exactly when `_expand_iris` finds an IRI, for
+    each entity of the event given as its IRI in turn, nested ones too."""
+    event = pair[1].payload["data"][0]
+    mapping = TRANSLATOR.reverse_mapping(event)
+    variants = [event]
+    for place in _nested_iris(event, ()) + [(slot,) for slot in SLOTS if isinstance(event.get(slot), dict)]:
+        changed = copy.deepcopy(event)
+        parent = changed
+        for key in place[:-1]:
+            parent = parent[key]
+        parent[place[-1]] = parent[place[-1]]["id"]
+        variants.append(changed)
+    verdicts = [(mapping.holds_iri(v), bool(_expand_iris(v, mapping.entity_slots)[1])) for v in variants]
+    assert [a for a, b in verdicts] == [b for a, b in verdicts]
+    assert verdicts[0] == (False, False) and any(a for a, _ in verdicts)
+
+
+@pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
+def test_the_input_check_hands_its_dispatch_to_the_conversion(pair: Any) -> None:
+    """Canvas's Caliper is dispatched once, by the input check (`canvas-required`), and converts
+    by that mapping to what dispatching again gives."""
+    envelope = pair[1].payload
+    dispatched: dict[str, Any] = {}
+    assert TRANSLATOR.problems(envelope, "caliper", dispatched=dispatched) == []
+    assert dispatched == {"/data/0": TRANSLATOR.reverse_mapping(envelope["data"][0])}
+    handed = TRANSLATOR.convert_checked(envelope, "caliper", "canvas", dispatched=dispatched)
+    assert handed == TRANSLATOR.convert_checked(envelope, "caliper", "canvas")
+
+
 # -- system events without a host -----------------------------------------------------------------
 REQUEST_FIELDS = {"client_ip", "hostname", "http_method", "referrer", "request_id", "session_id", "url", "user_agent",
                   "user_id", "user_login", "user_sis_id", "user_account_id", "developer_key_id", "context_role",
@@ -270,3 +311,52 @@ def test_a_bad_canvas_style_fails_at_load(tmp_path: Path, style: str) -> None:
     (tmp_path / "x.yaml").write_text(f"canvas_event: x_created\ncanvas_style: {style}\nevent:\n  type: Event\n", encoding="utf-8")
     with pytest.raises(translator.MappingError, match="canvas_style|not a known directive"):
         translator.Translator(mapping_dirs=[tmp_path])
+
+
+# -- canvas-required: the generated test agrees with the reasons -------------------------------------
+SPOILERS = (None, "x", 12, 1.5, True, "urn:instructure:canvas:quiz:x", "http://example.com/x", "2019-02-31T00:00:00Z", [], {})
+
+
+def _spoilt(event: dict[str, Any], at: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """`event` with `value` at `at` (None: left out), or the value's parent given as a string."""
+    changed = copy.deepcopy(event)
+    parent: Any = changed
+    for key in at[:-1]:
+        if not isinstance(parent, dict) or not isinstance(parent.get(key), (dict, list)):
+            return changed
+        parent = parent[key]
+    if isinstance(parent, dict):
+        if value is None:
+            parent.pop(at[-1], None)
+        else:
+            parent[at[-1]] = value
+    return changed
+
+
+@pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
+def test_the_generated_restorability_test_agrees_with_the_reasons(pair: Any) -> None:
+    """`restorable` (generated per mapping) is true exactly when `unrestorable_reasons` finds
+    nothing, on the event and on it with each required field's places left out or spoilt."""
+    event = pair[1].payload["data"][0]
+    mapping = TRANSLATOR.reverse_mapping(event)
+    places = [at for _, sources in mapping.required_sources for at, _, _ in sources]
+    variants = [event] + [_spoilt(event, at, value) for at in places for value in SPOILERS]
+    variants += [_spoilt(event, at[:-1], "urn:instructure:canvas:thing:1") for at in places if len(at) > 1]
+    verdicts = [(mapping.restorable(v), unrestorable_reasons(mapping, v) == []) for v in variants]
+    assert [a for a, _ in verdicts] == [b for _, b in verdicts]
+    assert verdicts[0] == (True, True) and (not places or any(not a for a, _ in verdicts))
+
+
+@pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
+def test_the_generated_dispatch_tests_agree_with_the_constraints(pair: Any) -> None:
+    """Each mapping's generated test gives `_satisfies`'s verdict (True, False or UNKNOWN) on the
+    event, on it with each entity given as its IRI, and with each constrained place spoilt."""
+    catalog = TRANSLATOR.catalog
+    event = pair[1].payload["data"][0]
+    places = {at[:-1] if at[-1] == "#kind" else at for m in catalog._reverse for at in m.constraints}
+    variants = [event] + [_spoilt(event, at, value) for at in sorted(places, key=str) for value in SPOILERS]
+    variants += [_spoilt(event, (slot,), event[slot]["id"]) for slot in SLOTS if isinstance(event.get(slot), dict)]
+    for variant in variants:
+        for mapping in catalog._reverse:
+            assert catalog._test(mapping)(variant) is catalog._satisfies(variant, mapping.constraints)
+    assert any(catalog._test(m)(event) is True for m in catalog._reverse)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
+import orjson
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from translator import ids
+from translator.engine import EVENT_ID_NAMESPACE, event_id
 
 SHARD = ids.SHARD_FACTOR
 
@@ -74,3 +79,19 @@ def test_unknown_role_is_an_error() -> None:
 )
 def test_caliper_time(canvas: str, caliper: str) -> None:
     assert ids.caliper_time(canvas) == caliper
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(event=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=6))
+def test_the_event_id_is_the_uuid5_of_the_canonical_event(event: dict[str, object]) -> None:
+    """The dedup promise: the id is uuid.uuid5 (namespace EVENT_ID_NAMESPACE) of the event's JSON
+    with keys sorted, compact, as the standard library writes it."""
+    canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assume(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode() == canonical)  # not some floats: 1e16 is 1e+16 to json
+    assert event_id(event) == f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, canonical)}"

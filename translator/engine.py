@@ -37,7 +37,9 @@ input always gives the same output: the default everywhere), ``"now"``, or a tim
 # Event ids are UUIDv5 in this namespace over the canonical JSON of the whole Canvas event, so a
 # re-delivered duplicate gets the same id and can be dropped downstream.
 EVENT_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://canvas-caliper-translator.dev/event-id")
-_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
+_NAMESPACE_SHA1 = hashlib.sha1(EVENT_ID_NAMESPACE.bytes)  # copied per event: the namespace hashed once
+# The RFC 4122 variant bits (10) set in the high nibble of byte 8, by that nibble's hex digit.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def event_id(canvas_event: dict[str, Any]) -> str:
@@ -46,13 +48,13 @@ def event_id(canvas_event: dict[str, Any]) -> str:
         canonical = orjson.dumps(canvas_event, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # beyond orjson (a lone surrogate, a huge integer): same text, slower
         canonical = json.dumps(canvas_event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
-    # uuid.uuid5 over bytes (Python 3.11's takes only str): SHA-1 of namespace + name, with the
-    # version (5) and variant (RFC 4122) bits set, formatted directly (uuid.UUID costs more).
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + canonical).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    x = digest.hex()
-    return f"urn:uuid:{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    # uuid.uuid5 over bytes (Python 3.11's takes only str): SHA-1 of namespace + name, its first
+    # 16 bytes with the version (5) and variant (RFC 4122) bits set, written on the hex digest
+    # directly (uuid.UUID and byte arithmetic cost more).
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(canonical)
+    x = digest.hexdigest()
+    return f"urn:uuid:{x[:8]}-{x[8:12]}-5{x[13:16]}-{_VARIANT_DIGIT[x[16]]}{x[17:20]}-{x[20:32]}"
 
 
 def canvas_host(metadata: dict[str, Any]) -> str | None:
@@ -73,7 +75,11 @@ def instance_iri(metadata: dict[str, Any], configured: str | None = None) -> str
     the event's host, else from `configured` (`Translator(canvas_host=...)`); a system-generated
     event with neither is named by its root account, `urn:instructure:canvas:account:<id>`, so no
     host is made up (and none comes back on the way to Canvas)."""
-    host = canvas_host(metadata) or configured
+    return _instance_of(canvas_host(metadata) or configured, metadata)
+
+
+def _instance_of(host: str | None, metadata: dict[str, Any]) -> str:
+    """`instance_iri` once the host (the event's, else the configured one) is known."""
     if host:
         return f"http://{host}/"
     root = metadata.get("root_account_id")
@@ -189,8 +195,9 @@ class Translator:
             for event in _caliper_events(payload):
                 if isinstance(event, dict) and not is_canvas_caliper(event):
                     self.reverse_mapping(event, canvas=False)  # another tool's event is unsupported, whatever else is wrong with it
+        dispatched: dict[str, CompiledMapping] = {}  # the input check's reverse dispatch, kept for the conversion
         if validate:
-            self._check(payload, source, "input")
+            self._check(payload, source, "input", dispatched)
         if source == to:
             yield payload
             return
@@ -203,7 +210,7 @@ class Translator:
         for index, event in enumerate(_caliper_events(payload)):
             prefix = f"/data/{index}" if "data" in payload else ""
             remarks: list[Problem] = []
-            output = self._to_canvas(event, ids, prefix, remarks)
+            output = self._to_canvas(event, ids, prefix, remarks, dispatched.get(prefix))
             for remark in remarks:
                 warnings.warn(str(remark), stacklevel=2)
             if validate:
@@ -219,10 +226,12 @@ class Translator:
         ids: IdStyle = "canvas",
         send_time: SendTime = "event",
         problems: list[Problem] | None = None,
+        dispatched: dict[str, CompiledMapping] | None = None,
     ) -> dict[str, Any]:
         """One event whose format is known (`source`) and already checked: the batch's path,
-        with neither detection nor validation done again. Warnings about the conversion (a field
-        that could not be read) are appended to `problems`."""
+        with neither detection nor validation done again (`dispatched`: the mappings its check
+        chose, see `problems`). Warnings about the conversion (a field that could not be read)
+        are appended to `problems`."""
         if source == to:
             return payload  # type: ignore[no-any-return]
         if source == "canvas":
@@ -230,7 +239,8 @@ class Translator:
         events = _caliper_events(payload)
         if len(events) != 1:
             raise TranslatorError(f"the envelope holds {len(events)} events; convert them one by one")
-        return self._to_canvas(events[0], ids, "/data/0" if "data" in payload else "", problems)
+        prefix = "/data/0" if "data" in payload else ""
+        return self._to_canvas(events[0], ids, prefix, problems, dispatched.get(prefix) if dispatched else None)
 
     def plan_of(self, payload: Any) -> ForwardPlan | None:
         """The plan for a Canvas event of a documented type that a mapping covers, else None."""
@@ -274,16 +284,20 @@ class Translator:
         plan = self.plan_of(payload) if to == "caliper" and output is not payload else None
         return plan.output_problems(output) if plan is not None else self.problems(output, to, output=True)
 
-    def problems(self, payload: Any, format: str, *, output: bool = False) -> list[Problem]:
+    def problems(
+        self, payload: Any, format: str, *, output: bool = False, dispatched: dict[str, CompiledMapping] | None = None
+    ) -> list[Problem]:
         """The accept-path check of a payload in a known format: [] when it conforms (warnings
         unsaid but `unknown-event`; use `translator.validate` for those), every problem when it
-        does not. `strict` is for inputs: an `output` is ours, what it does not know is ours to fix."""
+        does not. `strict` is for inputs: an `output` is ours, what it does not know is ours to fix.
+        The reverse dispatch that the input check of Canvas's Caliper makes goes into `dispatched`
+        by event pointer (for `convert_checked`, so an event is dispatched once)."""
         if output:
             return accept_problems(payload, format, self.custom_events)
-        return accept_problems(payload, format, self.custom_events, strict=self.strict, catalog=self.catalog)
+        return accept_problems(payload, format, self.custom_events, strict=self.strict, catalog=self.catalog, dispatched=dispatched)
 
-    def _check(self, payload: Any, format: str, side: str) -> None:
-        problems = self.problems(payload, format, output=side == "output")
+    def _check(self, payload: Any, format: str, side: str, dispatched: dict[str, CompiledMapping] | None = None) -> None:
+        problems = self.problems(payload, format, output=side == "output", dispatched=dispatched)
         if not conforms(problems):
             raise ValidationError(f"{side} is not a conforming {format} event", problems)
 
@@ -336,8 +350,9 @@ class Translator:
 
     def _envelope(self, payload: dict[str, Any], mapping: CompiledMapping, send_time: SendTime) -> dict[str, Any]:
         metadata, body = payload.get("metadata") or {}, payload.get("body") or {}
-        app = instance_iri(metadata, self.canvas_host)
-        host = canvas_host(metadata) or self.canvas_host or app  # the mappings' `host`: a hostless event's instance IRI
+        found = canvas_host(metadata) or self.canvas_host
+        app = _instance_of(found, metadata)
+        host = found or app  # the mappings' `host`: a hostless event's instance IRI
         scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
         begin_event(self.mapping_budget)
         try:
@@ -347,10 +362,15 @@ class Translator:
         event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **event}
         return {"sensor": app, "sendTime": _send_time(send_time, metadata), "dataVersion": CALIPER_CONTEXT, "data": [event]}
 
-    def _to_canvas(self, event: Any, ids: IdStyle, prefix: str, problems: list[Problem] | None = None) -> dict[str, Any]:
+    def _to_canvas(
+        self, event: Any, ids: IdStyle, prefix: str, problems: list[Problem] | None = None, mapping: CompiledMapping | None = None
+    ) -> dict[str, Any]:
+        """`event` restored to Canvas by `mapping`, the one the input check dispatched it to, else
+        by the reverse dispatch's choice (the same)."""
         if not isinstance(event, dict):
             raise FormatError(f"{prefix or '/'}: a Caliper event must be an object")
-        mapping = self.reverse_mapping(event)
+        if mapping is None:
+            mapping = self.reverse_mapping(event)
         extensions = event.get("extensions")
         extensions = extensions.get(CANVAS_NAMESPACE) if isinstance(extensions, dict) else None
         extensions = extensions if isinstance(extensions, dict) else {}

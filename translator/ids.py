@@ -47,7 +47,7 @@ def local_id(value: str | int) -> str:
 def shard_of(*candidates: object) -> int | None:
     """The first non-zero shard among global ids in `candidates` (metadata ids); None if none is global."""
     for candidate in candidates:
-        if is_canvas_id(candidate) and (shard := split_global_id(candidate)[0]):  # type: ignore[arg-type]
+        if is_canvas_id(candidate) and (shard := int(candidate) // SHARD_FACTOR):  # type: ignore[arg-type] # split_global_id's shard
             return shard
     return None
 

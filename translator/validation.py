@@ -16,7 +16,7 @@ from .pointer import pointer
 from .schema_store import brief
 
 if TYPE_CHECKING:
-    from .mapping.catalog import Catalog
+    from .mapping.catalog import Catalog, CompiledMapping
 
 
 def validate(payload: Any, format: str | None = None, profile: str | None = None, *, strict: bool = False) -> list[Problem]:
@@ -65,13 +65,15 @@ def check(
     strict: bool = False,
     quick: bool = False,
     catalog: Catalog | None = None,
+    dispatched: dict[str, CompiledMapping] | None = None,
 ) -> list[Problem]:
     """The check of a payload in a known format, shared by `validate`, `convert` and `drift`, so
     that they agree on every record. `custom_events` are the event names user mappings define;
     `quick` (a batch's accept path): no problems at once when the payload conforms (warnings other
     than `unknown-event` unsaid), the full report when it does not. `catalog`, the mappings in use
     (None for our own outputs), holds Canvas's Caliper to what its mapping restores required
-    Canvas fields from (`canvas-required`)."""
+    Canvas fields from (`canvas-required`); the mapping that check chose for each event goes into
+    `dispatched` by the event's pointer, when given, so the conversion need not dispatch again."""
     if format == "canvas":
         return validate_canvas(payload, custom_events, quick=quick, strict=strict)
     from .formats.caliper import validate_caliper
@@ -80,7 +82,7 @@ def check(
     problems = validate_caliper(payload, profile, quick=quick and not strict)
     problems.extend(_carried_problems(payload, custom_events, quick, strict))
     if catalog is not None and conforms(problems):
-        problems.extend(_unrestorable_problems(payload, catalog))
+        problems.extend(_unrestorable_problems(payload, catalog, dispatched))
     problems = strictly(problems) if strict else problems
     return list(dict.fromkeys(problems))  # the metadata is checked by both schemas: say it once
 
@@ -121,7 +123,7 @@ def _carried_problems(payload: Any, custom_events: frozenset[str], quick: bool, 
     return found
 
 
-def _unrestorable_problems(payload: Any, catalog: Catalog) -> list[Problem]:
+def _unrestorable_problems(payload: Any, catalog: Catalog, dispatched: dict[str, CompiledMapping] | None) -> list[Problem]:
     """Canvas's Caliper (an event with Canvas's markers) must carry, at one of the places its
     mapping restores each required Canvas field from, a value that gives that field back: Canvas's
     own form always does, and without it `convert --to canvas` would fail the mapping or reject
@@ -130,6 +132,8 @@ def _unrestorable_problems(payload: Any, catalog: Catalog) -> list[Problem]:
     for prefix, item in _events(payload):
         if default_profile(item) != "canvas" or (mapping := catalog.reverse(item, canvas=True)) is None:
             continue
+        if dispatched is not None:
+            dispatched[prefix] = mapping
         for at, why in unrestorable(mapping, item):
             message = f"{why}; Canvas's Caliper form of {mapping.canvas_event} always gives it"
             found.append(Problem(prefix + pointer(at), message, "canvas-required"))
@@ -137,10 +141,16 @@ def _unrestorable_problems(payload: Any, catalog: Catalog) -> list[Problem]:
 
 
 def accept_problems(
-    payload: Any, format: str, custom_events: frozenset[str] = frozenset(), *, strict: bool = False, catalog: Catalog | None = None
+    payload: Any,
+    format: str,
+    custom_events: frozenset[str] = frozenset(),
+    *,
+    strict: bool = False,
+    catalog: Catalog | None = None,
+    dispatched: dict[str, CompiledMapping] | None = None,
 ) -> list[Problem]:
     """The check on a batch's accept path: `check` with `quick`."""
-    return check(payload, format, custom_events=custom_events, strict=strict, quick=True, catalog=catalog)
+    return check(payload, format, custom_events=custom_events, strict=strict, quick=True, catalog=catalog, dispatched=dispatched)
 
 
 def conforms(problems: list[Problem]) -> bool:

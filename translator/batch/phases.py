@@ -14,6 +14,7 @@ from ..errors import Problem, TranslatorError, UnsupportedEventError, Validation
 from ..io.jsontext import compact, readable
 from ..io.readers import Lines, Record
 from ..io.unwrap import Item, unwrap
+from ..mapping.catalog import CompiledMapping
 from ..options import ConvertOptions
 from ..validation import conforms, detected_format
 from .results import Block, ConvertResult, reject
@@ -28,6 +29,7 @@ class _Job:
     kind: str | None = None
     source_format: str = ""
     problems: list[Problem] = field(default_factory=list)
+    dispatched: dict[str, CompiledMapping] = field(default_factory=dict)  # the input check's reverse dispatch
     output: Any = None
     result: ConvertResult | None = None  # a reject decided before the last phase
 
@@ -103,7 +105,7 @@ class Phases:
                     self.translator.reverse_mapping(event, canvas=False)
             except UnsupportedEventError as exc:  # another tool's event: what else is wrong with it does not matter
                 return job.reject("unsupported-event", [Problem("/data/0" if enveloped else "", str(exc), "unsupported-event")])
-        job.problems = self.translator.problems(payload, job.source_format)
+        job.problems = self.translator.problems(payload, job.source_format, dispatched=job.dispatched)
         if self.drift is not None and job.source_format == "canvas":
             self.drift.add(payload, job.source, job.problems)
         if not conforms(job.problems):
@@ -115,7 +117,7 @@ class Phases:
         payload, problems = job.item.payload, job.problems
         try:
             job.output = self.translator.convert_checked(
-                payload, job.source_format, self.to, ids=self.ids, send_time=self.send_time, problems=problems
+                payload, job.source_format, self.to, ids=self.ids, send_time=self.send_time, problems=problems, dispatched=job.dispatched
             )
         except UnsupportedEventError as exc:
             job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import Problem
 from ..known_fields import unknown_field_problems
@@ -138,6 +138,15 @@ def field_problems(event_name: str, field: tuple[str, str], value: Any) -> list[
     event of `event_name`, by that field's own schema (none for a field no schema describes)."""
     schema = _field_schema(event_name, field)
     return [p for p in schema.problems(value, quick=True) if p.is_error] if schema is not None else []
+
+
+def field_validity(event_name: str, field: tuple[str, str]) -> Callable[[Any], bool] | None | Literal[False]:
+    """The fast verdict of `field_problems` (true when it finds none): None when no schema
+    describes the field (any value does), False when the schema has no fast validator."""
+    schema = _field_schema(event_name, field)
+    if schema is None:
+        return None
+    return schema.fast.is_valid if schema.fast is not None else False
 
 
 @cache

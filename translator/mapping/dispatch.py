@@ -6,7 +6,7 @@ An ambiguous set of mappings is refused when the catalog is built, never guessed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import MappingError
@@ -33,6 +33,8 @@ class Catalog:
         self._pairs = {(t, a) for t, a in literals if type(t) is str and type(a) is str}
         self._by_pair: dict[tuple[Any, Any, bool], list[CompiledMapping]] = {}
         self._check_ambiguity()
+        # `_satisfies` of each mapping's constraints as generated code, by the mapping's id, made on first use
+        self._tests: dict[int, Callable[[dict[str, Any]], Any]] = {}
 
     def _all(self) -> list[CompiledMapping]:
         return [*self.by_event.values(), *([self.generic] if self.generic else [])]
@@ -68,8 +70,10 @@ class Catalog:
         or `generic`) apply only when `canvas` says the event carries Canvas's markers; `custom`
         ones always."""
         lenient = []
+        tests = self._tests
         for mapping in self._candidates(event.get("type"), event.get("action"), canvas):
-            verdict = self._satisfies(event, mapping.constraints)
+            test = tests.get(id(mapping)) or self._test(mapping)
+            verdict = test(event)
             if verdict is True:
                 return [mapping]
             if verdict is UNKNOWN:
@@ -85,6 +89,13 @@ class Catalog:
             if named:  # only pairs a mapping names: the cache stays bounded
                 self._by_pair[(type_name, action, canvas)] = found
         return found
+
+    def _test(self, mapping: CompiledMapping) -> Callable[[dict[str, Any]], Any]:
+        """The generated `_satisfies` of `mapping`'s constraints."""
+        test = self._tests.get(id(mapping))
+        if test is None:
+            test = self._tests[id(mapping)] = satisfier_code(mapping.constraints, f"fits_{len(self._tests)}")
+        return test
 
     @staticmethod
     def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
@@ -104,6 +115,38 @@ class Catalog:
             elif value is OMIT or (expected is not PRESENT and value != expected):
                 return False
         return verdict
+
+
+def satisfier_code(constraints: dict[Pointer, Any], name: str) -> Callable[[dict[str, Any]], Any]:
+    """`Catalog._satisfies(event, constraints)` as one generated function: each pointer followed
+    by `.get` while the values on the way are plain objects, `_read` from the top as soon as one
+    is not (an IRI string, a list, a scalar); the verdict does not depend on the order."""
+    namespace: dict[str, Any] = {"OMIT": OMIT, "UNKNOWN": UNKNOWN, "_read": _read}
+    lines = [f"def {name}(event):", "    verdict = True"]
+    for n, (at, expected) in enumerate(constraints.items()):
+        kind = at[-1] == "#kind"
+        path = at[:-1] if kind else at
+        namespace[f"at{n}"] = path
+        lines.append(f"    value = event.get({path[0]!r})")
+        for depth, key in enumerate(path[1:], 1):
+            lines.append(f"{'    ' * depth}if value.__class__ is dict:")
+            lines.append(f"{'    ' * depth}    value = value.get({key!r})")
+        for depth in range(len(path) - 1, 0, -1):
+            lines.append(f"{'    ' * depth}elif value is not None:")
+            lines.append(f"{'    ' * depth}    value = _read(event, at{n})")
+        lines.append("    if value is None: value = OMIT")
+        if kind:
+            namespace[f"prefix{n}"] = f"urn:instructure:canvas:{expected}:"
+            lines.append(f"    if not (isinstance(value, str) and value.startswith(prefix{n})): return False")
+            continue
+        lines.append("    if value is UNKNOWN: verdict = UNKNOWN")
+        lines.append("    elif value is OMIT: return False")
+        if expected is not PRESENT:
+            namespace[f"expected{n}"] = expected
+            lines.append(f"    elif value != expected{n}: return False")
+    lines.append("    return verdict")
+    exec(compile("\n".join(lines), f"<dispatch {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace[name]  # type: ignore[no-any-return]
 
 
 UNKNOWN: Any = object()

@@ -7,7 +7,7 @@ A bad mapping fails here, naming its file and line, never at run time.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +24,7 @@ from .codegen import Built, generate
 from .compiler import DIRECTIVES, CompileState, compile_node
 from .converters import Scope
 from .nodes import Const, Copy, Expr, Obj, Pointer, walk
-from .restore import CopiesRestorer, copies_code, restore
+from .restore import CopiesRestorer, copies_code, iri_test_code, restorable_code, restore
 from .yaml_lines import LineDict, line_of, load_yaml
 
 # Caliper's documented property order, so people can read the output; a mapping's own order is
@@ -138,6 +138,11 @@ class CompiledMapping:
                 found.append((field_path, sources))
         return tuple(found)
 
+    @cached_property
+    def restorable(self) -> Callable[[dict[str, Any]], bool]:
+        """Whether an event carries every `required_sources` field in a form that restores (generated code)."""
+        return restorable_code(self, "restorable_" + re.sub(r"\W", "_", self.canvas_event))
+
     def specificity(self) -> tuple[int, int]:
         constraints = self.constraints
         return (len(self.match), len(constraints) - len(self.match))
@@ -158,6 +163,11 @@ class CompiledMapping:
                     break
                 node = node.setdefault(key, {})
         return tree
+
+    @cached_property
+    def holds_iri(self) -> Callable[[dict[str, Any]], bool]:
+        """Whether an event gives an entity as an IRI string at one of `entity_slots` (generated code)."""
+        return iri_test_code(self.entity_slots, "iris_" + re.sub(r"\W", "_", self.canvas_event))
 
     def restore(self, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
         """The Canvas event behind `event` (restore.py)."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import ids
 from ..errors import Problem
-from ..formats.canvas import field_problems
+from ..formats.canvas import field_problems, field_validity
 from ..pointer import pointer as pointer_text
 from .converters import Scope
 from .nodes import OMIT, Copy, MappingRuntimeError, Pointer, lookup
@@ -23,7 +23,7 @@ CopiesRestorer = Callable[[dict[str, Any], Scope, dict[str, Any], tuple[Pointer,
 def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
     """The Canvas event behind `event`. A Canvas field the mapping reads from an entity given only
     as an IRI cannot be read: it is named in a warning appended to `problems`, never dropped in silence."""
-    event, iris = _expand_iris(event, mapping.entity_slots)
+    event, iris = _expand_iris(event, mapping.entity_slots) if mapping.holds_iri(event) else (event, ())
     unreadable: dict[Pointer, list[str]] = {}
     restored: dict[str, Any] = {"metadata": {}, "body": {}}
     mapping.restore_copies(event, scope, restored, iris, unreadable)
@@ -53,7 +53,13 @@ def unrestorable(mapping: CompiledMapping, event: dict[str, Any]) -> list[tuple[
     """Where `event` fails a required Canvas field (`CompiledMapping.required_sources`), and why:
     none of the field's places holds a value, the value cannot be converted back, or what it gives
     back is not a value the Canvas schema allows there. `restore` would fail on it, or give a
-    Canvas event that does not conform."""
+    Canvas event that does not conform. `CompiledMapping.restorable` says at once that there is
+    nothing to find, as almost every event shows; the reasons are worked out only otherwise."""
+    return [] if mapping.restorable(event) else unrestorable_reasons(mapping, event)
+
+
+def unrestorable_reasons(mapping: CompiledMapping, event: dict[str, Any]) -> list[tuple[Pointer, str]]:
+    """`unrestorable` worked out field by field, with the reasons."""
     found = []
     for field, sources in mapping.required_sources:
         name = ".".join(field)
@@ -78,16 +84,62 @@ def unrestorable(mapping: CompiledMapping, event: dict[str, Any]) -> list[tuple[
     return found
 
 
-def _read(event: dict[str, Any], at: Pointer) -> Any:
-    """`lookup`, reading an entity given as an IRI string as `{"id": iri}` (as `restore` does)."""
+def _read(event: Any, at: Pointer, start: int = 0) -> Any:
+    """`lookup`, reading an entity given as an IRI string as `{"id": iri}` (as `restore` does);
+    from `start`, `event` being the value at `at[:start]`."""
     value: Any = event
-    for index, key in enumerate(at):
+    for index, key in enumerate(at[start:], start):
         if isinstance(value, str) and index and at[index:] == ("id",):
             return value
         value = lookup(value, (key,))
         if value is OMIT:
             return OMIT
     return value
+
+
+def restorable_code(mapping: CompiledMapping, name: str) -> Callable[[dict[str, Any]], bool]:
+    """One generated function saying whether `unrestorable(mapping, event)` finds nothing: each
+    required field's places read in restore's order (as `_read` reads them, plain objects by
+    `.get`), the first value present converted back and checked by the field's schema, all
+    without a message. False sends `unrestorable` the slow way, which says why."""
+    constants: dict[str, Any] = {"OMIT": OMIT, "_read": _read, "Scope": Scope, "FAILED": _FAILED}
+    lines = [f"def {name}(event):", "    scope = Scope()"]
+    for f, (field, sources) in enumerate(mapping.required_sources):
+        valid = field_validity(mapping.canvas_event, field)
+        if valid is False:
+            lines.append("    return False  # a field schema with no fast verdict: the slow way")
+            break
+        constants[f"valid{f}"] = valid
+        lines.append(f"    done{f} = False")
+        for n, (at, copy, optional) in enumerate(sources):
+            constants[f"at{f}_{n}"] = at
+            indent = "    " if n == 0 else "        "
+            if n:
+                lines.append(f"    if not done{f}:")
+            lines.append(f"{indent}value = event")
+            for index, key in enumerate(at):  # a plain object by .get, anything else the way _read goes
+                step = f"value.get({key!r}, OMIT) if type(value) is dict else _read(value, at{f}_{n}, {index})"
+                lines.append(f"{indent}if value is not OMIT: value = OMIT if (value := {step}) is None else value")
+            lines.append(f"{indent}if value is not OMIT:")
+            if copy.converter is not None:
+                constants[f"inverse{f}_{n}"] = copy.converter.inverse
+                lines.append(f"{indent}    try:")
+                lines.append(f"{indent}        value = inverse{f}_{n}(value, scope)")
+                lines.append(f"{indent}    except (ValueError, TypeError):")
+                lines.append(f"{indent}        {'value = FAILED' if optional else 'return False'}")
+                lines.append(f"{indent}    if value is not FAILED:")
+                lines.append(f"{indent}        if {f'not valid{f}(value)' if valid is not None else 'False'}: return False")
+                lines.append(f"{indent}        done{f} = True")
+            else:
+                lines.append(f"{indent}    if {f'not valid{f}(value)' if valid is not None else 'False'}: return False")
+                lines.append(f"{indent}    done{f} = True")
+        lines.append(f"    if not done{f}: return False")
+    lines.append("    return True")
+    exec(compile("\n".join(lines), f"<restorable {name}>", "exec"), constants)  # noqa: S102 - our own generated code
+    return constants[name]  # type: ignore[no-any-return]
+
+
+_FAILED = object()  # an optional place whose value does not convert back: restore tries the next
 
 
 def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> CopiesRestorer:
@@ -178,6 +230,27 @@ def canvas_style(value: Any, style: str, scope: Scope) -> Any:
             return value  # another shard's id: Canvas writes it global, and a local form would lose the shard
         return local if style == "local_integer" else str(local)
     return value
+
+
+def iri_test_code(entity_slots: dict[str, Any], name: str) -> Callable[[dict[str, Any]], bool]:
+    """One generated function saying whether an event holds an entity as an IRI string at one of
+    the mapping's object slots (`entity_slots`): the common answer, no, without `_expand_iris`'s walk."""
+    lines = [f"def {name}(value0):"]
+
+    def emit(tree: dict[str, Any], var: str, depth: int) -> None:
+        for key, below in tree.items():
+            value = f"value{len(lines)}"
+            lines.append(f"{'    ' * depth}{value} = {var}.get({key!r})")
+            lines.append(f"{'    ' * depth}if isinstance({value}, str): return True")
+            if below:
+                lines.append(f"{'    ' * depth}if isinstance({value}, dict):")
+                emit(below, value, depth + 1)
+
+    emit(entity_slots, "value0", 1)
+    lines.append("    return False")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<iri test {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace[name]  # type: ignore[no-any-return]
 
 
 def _expand_iris(event: dict[str, Any], entity_slots: dict[str, Any]) -> tuple[dict[str, Any], tuple[Pointer, ...]]:
