@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import translator
@@ -202,13 +202,14 @@ def test_time_results_are_caliper_times_or_the_mapping_fails(value: str) -> None
 
 @settings(max_examples=300, deadline=None)
 @given(host=st.one_of(st.text(max_size=30), st.from_regex(r"\A[a-z0-9.-]{1,30}(:[0-9]{1,5})?\Z")))
+@example(host="\ufeff")  # whitespace to JSON Schema (ECMAScript's \s), not to Python's
 def test_host_url_results_are_iris_or_the_mapping_fails(host: str) -> None:
     facts = converter_facts("host_url", Facts())
     assert facts is not None
     try:
         result = converter("host_url").forward(host, Scope())
     except ValueError:
-        assert not host or any(c.isspace() for c in host)
+        assert not host or any(c.isspace() or c == "\ufeff" for c in host)
         return
     _assert_promise(facts, result)
 

@@ -51,7 +51,8 @@ def _urn(kind: str) -> Converter:
 # caliper/ims/defs.json writes it, and an absolute IRI. A result that would break the promise
 # (a year before 1000, a host with whitespace) fails the mapping instead.
 _DATE_TIME = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)\.[0-9]{3}Z")
-_HOST = re.compile(r"\S+")
+# JSON Schema's `\s` is ECMAScript's, which also holds U+FEFF (Python's does not): refuse both.
+_HOST = re.compile(r"[^\s\ufeff]+")
 
 
 def _time(value: str, scope: Scope) -> str:
