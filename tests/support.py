@@ -19,6 +19,9 @@ from corpus import canvas_examples, leaves
 from equivalence import same_value, shard_of_event
 from translator.cli import run
 from translator.formats.canvas import required_fields
+from translator.mapping.dispatch import UNKNOWN, _read
+from translator.mapping.loading import PRESENT
+from translator.mapping.nodes import OMIT, Pointer
 from translator.validation import conforms, validate
 
 # -- the corpus's known exceptions ------------------------------------------------------------
@@ -172,3 +175,23 @@ def jsonl(path: Path, *records: Any) -> Path:
     """`path` written as JSON Lines of `records` (a string is written as it is)."""
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+def satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
+    """The reverse dispatch's verdict read plainly, pointer by pointer: the reference the generated
+    `satisfier_code` is held to. True, False, or UNKNOWN when nothing contradicts and some
+    constraint sits in an entity given as an IRI."""
+    verdict: Any = True
+    for pointer, expected in constraints.items():
+        if pointer[-1] == "#kind":
+            value = _read(event, pointer[:-1])
+            prefix = f"urn:instructure:canvas:{expected}:"
+            if not (isinstance(value, str) and value.startswith(prefix)):
+                return False
+            continue
+        value = _read(event, pointer)
+        if value is UNKNOWN:
+            verdict = UNKNOWN
+        elif value is OMIT or (expected is not PRESENT and value != expected):
+            return False
+    return verdict

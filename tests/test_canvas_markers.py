@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import translator
 from corpus import CALIPER_SPEC, canvas_examples, documented_pairs, leaves
+from support import satisfies
 from translator.batch import convert_stream
 from translator.io import read_records
 from translator.mapping.restore import _expand_iris, unrestorable_reasons
@@ -349,7 +350,7 @@ def test_the_generated_restorability_test_agrees_with_the_reasons(pair: Any) -> 
 
 @pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
 def test_the_generated_dispatch_tests_agree_with_the_constraints(pair: Any) -> None:
-    """Each mapping's generated test gives `_satisfies`'s verdict (True, False or UNKNOWN) on the
+    """Each mapping's generated test gives `satisfies`'s verdict (True, False or UNKNOWN) on the
     event, on it with each entity given as its IRI, and with each constrained place spoilt."""
     catalog = TRANSLATOR.catalog
     event = pair[1].payload["data"][0]
@@ -358,5 +359,5 @@ def test_the_generated_dispatch_tests_agree_with_the_constraints(pair: Any) -> N
     variants += [_spoilt(event, (slot,), event[slot]["id"]) for slot in SLOTS if isinstance(event.get(slot), dict)]
     for variant in variants:
         for mapping in catalog._reverse:
-            assert catalog._test(mapping)(variant) is catalog._satisfies(variant, mapping.constraints)
+            assert catalog._test(mapping)(variant) is satisfies(variant, mapping.constraints)
     assert any(catalog._test(m)(event) is True for m in catalog._reverse)

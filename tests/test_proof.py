@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import translator
 from corpus import canvas_examples, leaves
-from support import variants
+from support import satisfies, variants
 from translator.errors import TranslatorError
 from translator.io.jsontext import compact
 from translator.formats.canvas import METADATA_ID, body_schema_id, canvas_event_names
@@ -252,6 +252,6 @@ def test_narrowing_by_type_and_action_picks_what_trying_every_mapping_picks() ->
     assert len(events) > 150
     for event in events:
         for canvas in (True, False):
-            everything = [m for m in (catalog._reverse if canvas else catalog._reverse_custom) if catalog._satisfies(event, m.constraints)]
-            narrowed = [m for m in catalog._candidates(event.get("type"), event.get("action"), canvas) if catalog._satisfies(event, m.constraints)]
+            everything = [m for m in (catalog._reverse if canvas else catalog._reverse_custom) if satisfies(event, m.constraints)]
+            narrowed = [m for m in catalog._candidates(event.get("type"), event.get("action"), canvas) if satisfies(event, m.constraints)]
             assert narrowed == everything

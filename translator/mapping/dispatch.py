@@ -33,7 +33,7 @@ class Catalog:
         self._pairs = {(t, a) for t, a in literals if type(t) is str and type(a) is str}
         self._by_pair: dict[tuple[Any, Any, bool], list[CompiledMapping]] = {}
         self._check_ambiguity()
-        # `_satisfies` of each mapping's constraints as generated code, by the mapping's id, made on first use
+        # each mapping's constraints tested by generated code (`satisfier_code`), by the mapping's id, made on first use
         self._tests: dict[int, Callable[[dict[str, Any]], Any]] = {}
 
     def _all(self) -> list[CompiledMapping]:
@@ -91,36 +91,19 @@ class Catalog:
         return found
 
     def _test(self, mapping: CompiledMapping) -> Callable[[dict[str, Any]], Any]:
-        """The generated `_satisfies` of `mapping`'s constraints."""
+        """The generated test of `mapping`'s constraints (`satisfier_code`)."""
         test = self._tests.get(id(mapping))
         if test is None:
             test = self._tests[id(mapping)] = satisfier_code(mapping.constraints, f"fits_{len(self._tests)}")
         return test
 
-    @staticmethod
-    def _satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
-        """True, False, or UNKNOWN when nothing contradicts and some constraint sits in an entity
-        given as an IRI."""
-        verdict: Any = True
-        for pointer, expected in constraints.items():
-            if pointer[-1] == "#kind":
-                value = _read(event, pointer[:-1])
-                prefix = f"urn:instructure:canvas:{expected}:"
-                if not (isinstance(value, str) and value.startswith(prefix)):
-                    return False
-                continue
-            value = _read(event, pointer)
-            if value is UNKNOWN:
-                verdict = UNKNOWN
-            elif value is OMIT or (expected is not PRESENT and value != expected):
-                return False
-        return verdict
-
 
 def satisfier_code(constraints: dict[Pointer, Any], name: str) -> Callable[[dict[str, Any]], Any]:
-    """`Catalog._satisfies(event, constraints)` as one generated function: each pointer followed
-    by `.get` while the values on the way are plain objects, `_read` from the top as soon as one
-    is not (an IRI string, a list, a scalar); the verdict does not depend on the order."""
+    """Whether `event` shows what `constraints` ask, as one generated function: True, False, or
+    UNKNOWN when nothing contradicts and some constraint sits in an entity given as an IRI. A
+    `#kind` constraint asks for a Canvas URN of that kind; PRESENT, for any value. Each pointer is
+    followed by `.get` while the values on the way are plain objects, `_read` from the top as soon
+    as one is not (an IRI string, a list, a scalar); the verdict does not depend on the order."""
     namespace: dict[str, Any] = {"OMIT": OMIT, "UNKNOWN": UNKNOWN, "_read": _read}
     lines = [f"def {name}(event):", "    verdict = True"]
     for n, (at, expected) in enumerate(constraints.items()):

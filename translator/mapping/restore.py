@@ -4,6 +4,7 @@ Canvas's own form of each field (`canvas_style`)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -172,16 +173,19 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
                   if copy.path[0] in ("metadata", "body") and not (copy.converter and copy.converter.inverse is None)]  # fmt: skip
     for at, _, _ in restorable:
         place(at)
-    repeated = {copy.path for n, (_, copy, _) in enumerate(restorable) if any(c.path == copy.path for _, c, _ in restorable[:n])}
-    flags = {path: f"written{n}" for n, path in enumerate(dict.fromkeys(repeated))}
+    # a field several copies restore is written by the first that holds a value: a flag says so
+    counts = Counter(copy.path for _, copy, _ in restorable)
+    flags = {path: f"written{n}" for n, path in enumerate(p for p, count in counts.items() if count > 1)}
     lines += [f"    {flag} = False" for flag in flags.values()]
+    written: set[tuple[str, ...]] = set()
     for n, (at, copy, optional) in enumerate(restorable):
         constants[f"copy{n}"], constants[f"at{n}"], constants[f"path{n}"] = copy, at, copy.path
         indent = "    "
         flag = flags.get(copy.path)
-        if flag is not None and any(c.path == copy.path for _, c, _ in restorable[:n]):
+        if copy.path in written:
             lines.append(f"    if not {flag}:")
             indent += "    "
+        written.add(copy.path)
         value = places[at]
         if copy.converter is None and copy.default is OMIT:  # most copies: two lines
             lines.append(f"{indent}if {value} is not OMIT: {write(n, copy.path, value, flag)}")
