@@ -18,10 +18,10 @@ from .formats import detect_format
 from .formats.caliper import CORE_CONTEXT as CALIPER_CONTEXT
 from .formats.caliper import CANVAS_NAMESPACE, default_profile
 from .formats.canvas import canvas_event_names
-from .ids import URN_PREFIX, caliper_time, global_id, is_canvas_id, shard_of
+from .ids import URN_PREFIX, global_id, is_canvas_id, shard_of
 from .io.jsontext import non_finite_problem
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
-from .mapping.converters import Scope
+from .mapping.converters import Scope, date_time
 from .mapping.expressions import DEFAULT_BUDGET, begin_event
 from .mapping.nodes import MappingRuntimeError
 from .plan import ForwardPlan
@@ -96,24 +96,24 @@ def is_canvas_caliper(event: Any) -> bool:
 
 
 def _send_time(rule: SendTime, metadata: dict[str, Any]) -> str:
-    """The envelope's `sendTime` by `rule` (`SendTime`); an unvalidated event whose `event_time`
-    is no time is sent now."""
+    """The envelope's `sendTime` by `rule` (`SendTime`), always a Caliper DateTime (the proof
+    relies on it); an unvalidated event whose `event_time` is no time is sent now."""
     if rule == "event":
         event_time = metadata.get("event_time")
         try:
-            return caliper_time(event_time) if isinstance(event_time, str) else _now()
+            return date_time(event_time) if isinstance(event_time, str) else _now()
         except ValueError:
             return _now()
     if rule == "now":
         return _now()
     try:
-        return caliper_time(rule)
+        return date_time(rule)
     except (TypeError, ValueError):
         raise TranslatorError(f"send_time must be 'event', 'now' or a timestamp, not {rule!r}") from None
 
 
 def _now() -> str:
-    return caliper_time(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    return date_time(datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
 
 
 def _runtime_problem(exc: MappingRuntimeError, prefix: str) -> Problem:

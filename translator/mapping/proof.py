@@ -15,8 +15,8 @@ build passes it:
 
 Whatever it cannot show is "not proven": such an event keeps the whole-envelope check. The
 implication test is conservative: types, enums, lengths and minimums compare; a pattern is
-implied only by the same pattern text or by being one of the schema locations a converter
-guarantees. The proof assumes the verdict of jsonschema-rs (`$` ends the text); without it
+implied by a pattern whose strings it accepts (patterns.py decides inclusion on the regular
+subset the schemas use) or by being one of the schema locations a converter guarantees. The proof assumes the verdict of jsonschema-rs (`$` ends the text); without it
 nothing is proven.
 """
 
@@ -35,6 +35,7 @@ from ..formats.caliper import CANVAS_NAMESPACE, CORE_CONTEXT
 from ..pointer import pointer
 from ..schema_store import SchemaStore, schema_id
 from .nodes import OMIT, Const, Copy, Expr, First, Node, Obj, Pointer, Seq
+from .patterns import disjoint, implies
 
 Location = str  # "<schema $id>#<JSON pointer>"
 _SCHEMAS: dict[tuple[Any, Location], Any] = {}  # (store root, location) -> the schema there; schemas never change
@@ -697,6 +698,11 @@ class Prover:
                     return True
                 if not literal.startswith(facts.prefix[: len(literal)]):
                     return False
+            if facts.types == frozenset({"string"}):
+                if any(implies(given, value) for given in facts.patterns):
+                    return True
+                if any(disjoint(given, value) for given in facts.patterns):
+                    return False
             return None
         return None
 
@@ -740,7 +746,8 @@ class Prover:
             if not facts.may_be("string"):
                 return True
             if keyword == "pattern":
-                return _same_pattern(value) in facts.patterns
+                wanted = _same_pattern(value)
+                return wanted in facts.patterns or any(implies(given, wanted) for given in facts.patterns)
             if keyword == "maxLength":
                 return facts.max_length is not None and facts.max_length <= value
             if keyword == "minLength":
@@ -854,6 +861,7 @@ def _literal_prefix(pattern: str) -> str | None:
 SHELL = schema_id("caliper/ims/envelope.json") + "#/$defs/shell"
 EVENT_ID_FACTS = Facts(frozenset({"string"}), frozenset({f"{IMS_DEFS}#/$defs/eventId"}))
 HOST_FACTS = Facts(frozenset({"string"}), min_length=1)  # engine.canvas_host: a non-empty string, or no event
+SEND_TIME_FACTS = _time_guarantee("", Facts())  # engine._send_time: converters.date_time's result, as the `time` converter's
 SENSOR_FACTS = Facts(frozenset({"string"}), min_length=len("http:///"), prefix="http://")
 
 Route = tuple[str, str]  # (schema type name, profile) the full check picks for an event
@@ -868,7 +876,7 @@ def event_node(template: Obj) -> Obj:
 
 def envelope_node(event: Obj) -> Obj:
     return Obj(
-        (("sensor", Runtime("sensor", SENSOR_FACTS)), ("sendTime", Runtime("sendTime", None)),
+        (("sensor", Runtime("sensor", SENSOR_FACTS)), ("sendTime", Runtime("sendTime", SEND_TIME_FACTS)),
          ("dataVersion", Const(CORE_CONTEXT, "engine")), ("data", Seq((event,), "engine"))),
         None, "engine",
     )  # fmt: skip

@@ -17,6 +17,7 @@ never what it says.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -92,12 +93,20 @@ def _shape(node: Node | None) -> Any:
 @cache
 def _sources(schemas: Path) -> str:
     """A digest of everything a proof depends on besides the mapping: the schemas, the package's
-    code, and the versions of Python and Jinja2 (whose parse the proof reads)."""
-    digest = hashlib.sha256(f"{sys.version_info[:2]} {jinja2.__version__}".encode())
+    code, and the versions of Python, Jinja2 (whose parse the proof reads) and jsonschema-rs (whose
+    verdicts it assumes, and whose `\\s` patterns.py asks)."""
+    digest = hashlib.sha256(f"{sys.version_info[:2]} {jinja2.__version__} {_rs_version()}".encode())
     for root, pattern in ((schemas, "*.json"), (_PACKAGE, "*.py")):
         for file in sorted(root.rglob(pattern)):
             digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _rs_version() -> str:
+    try:
+        return importlib.metadata.version("jsonschema-rs")
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
 
 
 def _read(file: Path) -> tuple[Proof, dict[str, Route]] | None:
