@@ -8,6 +8,7 @@ import uuid
 import warnings
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -271,10 +272,10 @@ class Translator:
         _refuse_non_finite(payload)
         if validate:
             problems = self.problems(payload, "canvas") if self.strict else plan.input_problems(payload)
-            if not conforms(problems):
+            if problems and not conforms(problems):
                 raise ValidationError("input is not a conforming canvas event", problems)
         output = self._envelope(payload, plan.mapping, send_time)
-        if validate and not conforms(problems := plan.output_problems(output)):
+        if validate and (problems := plan.output_problems(output)) and not conforms(problems):
             raise ValidationError("output is not a conforming caliper event", problems)
         return output
 
@@ -353,14 +354,18 @@ class Translator:
         found = canvas_host(metadata) or self.canvas_host
         app = _instance_of(found, metadata)
         host = found or app  # the mappings' `host`: a hostless event's instance IRI
-        scope = Scope(shard=shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
+        scope = _scope(shard_of(metadata.get("root_account_id"), metadata.get("user_id"), metadata.get("context_id")))
         begin_event(self.mapping_budget)
         try:
             event = mapping.build(metadata, body, host, scope)
         except MappingRuntimeError as exc:
             raise ValidationError("the mapping could not be applied", [_runtime_problem(exc, "")]) from None
+        if send_time == "event" and mapping.writes_event_time and "eventTime" in event:
+            sent = event["eventTime"]  # the same conversion of the same event_time, done once
+        else:
+            sent = _send_time(send_time, metadata)
         event = {"@context": CALIPER_CONTEXT, "id": event_id(payload), **event}
-        return {"sensor": app, "sendTime": _send_time(send_time, metadata), "dataVersion": CALIPER_CONTEXT, "data": [event]}
+        return {"sensor": app, "sendTime": sent, "dataVersion": CALIPER_CONTEXT, "data": [event]}
 
     def _to_canvas(
         self, event: Any, ids: IdStyle, prefix: str, problems: list[Problem] | None = None, mapping: CompiledMapping | None = None
@@ -382,6 +387,12 @@ class Translator:
             raise ValidationError("the mapping could not be reversed", [_runtime_problem(exc, prefix)]) from None
         restored["metadata"].setdefault("event_name", mapping.canvas_event if mapping.canvas_event != "*" else extensions.get("event_name"))
         return restored
+
+
+@lru_cache(maxsize=1024)
+def _scope(shard: int | None) -> Scope:
+    """One Scope per shard, made once (an event's shard is one of few; a dataclass costs to make)."""
+    return Scope(shard=shard)
 
 
 def _refuse_non_finite(payload: Any) -> None:

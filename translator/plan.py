@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import Problem
-from .formats.canvas import METADATA_ID, body_schema_id, event_problems
+from .formats.canvas import METADATA_ID, body_schema_id, conforming, event_problems
 from .formats.caliper import _envelope_of
 from .mapping.catalog import CompiledMapping
 from .mapping.proof import Location, Proof
@@ -28,11 +28,12 @@ LeafCheck = tuple[tuple[Any, ...], Any]  # (output pointer, is_valid of the leaf
 class ForwardPlan:
     """Everything about converting one Canvas event type that does not depend on the event."""
 
-    __slots__ = ("event_name", "mapping", "proof", "routes", "leaf_checks")
+    __slots__ = ("event_name", "mapping", "input_valid", "proof", "routes", "leaf_checks")
 
     def __init__(self, event_name: str, mapping: CompiledMapping, *, full_output_check: bool = False) -> None:
         self.event_name = event_name
         self.mapping = mapping
+        self.input_valid = conforming(event_name)  # event_problems(quick=True)'s verdict, looked up once
         store = schema_store()
         inputs = {"metadata": [METADATA_ID + "#"], "body": [body_schema_id(event_name) + "#"]}
         proof, routes = proof_of(mapping.template, mapping.vars, inputs, store)
@@ -46,7 +47,9 @@ class ForwardPlan:
             self.routes = {}
 
     def input_problems(self, payload: Any) -> list[Problem]:
-        return event_problems(payload, self.event_name, quick=True)
+        if self.input_valid is not None and self.input_valid(payload):
+            return []
+        return event_problems(payload, self.event_name)
 
     def output_problems(self, envelope: dict[str, Any]) -> list[Problem]:
         """The accept-path check of an Envelope this plan's mapping built from a conforming input."""

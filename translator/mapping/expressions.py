@@ -413,6 +413,19 @@ class Expression:
             raise failure(self.source, exc) from None
 
 
+_NOT_FIXED = object()  # `_Generator._fixed`: not a constant
+
+
+def _plain(value: Any) -> Any:
+    """A constant from `vars` as plain dicts and lists: the YAML loader's line-keeping subclasses
+    would miss the generated code's `__class__ is dict` fast path on every lookup."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
 def compile_expression(source: str) -> Expression:
     """Compile `source` once (raises `ExpressionError` when it is not in the language)."""
     return Expression(source)
@@ -432,7 +445,7 @@ class _Generator:
         if value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and math.isfinite(value)):
             return repr(value)
         name = f"_x_c{next(_CONSTANTS)}"
-        self.constants[name] = value
+        self.constants[name] = _plain(value)
         return name
 
     def temporary(self) -> str:
@@ -444,8 +457,8 @@ class _Generator:
         if isinstance(node, j.Name):
             return self._name(node.name, probe)
         if isinstance(node, j.Getattr):
-            if self.variables is not None and isinstance(node.node, j.Name) and node.node.name == "vars" and node.attr in self.variables:
-                return self.constant(self.variables[node.attr])  # `vars` is fixed for the mapping
+            if (found := self._fixed(node)) is not _NOT_FIXED:
+                return self.constant(found)  # `vars` is fixed for the mapping
             target, temp, key = self.source(node.node), self.temporary(), repr(node.attr)
             fallback = f"_x_attribute({temp}, {key}, True)" if probe else f"_x_attribute({temp}, {key})"
             return f"({temp}[{key}] if ({temp} := {target}).__class__ is dict and {key} in {temp} else {fallback})"
@@ -492,6 +505,22 @@ class _Generator:
             return self._call(node)
         raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
 
+    def _fixed(self, node: j.Node) -> Any:
+        """The value of `vars.a.b...` when `vars` is the constant `variables` and every step is a
+        key there (what `_x_attribute` would give), else `_NOT_FIXED`."""
+        keys: list[str] = []
+        while isinstance(node, j.Getattr):
+            keys.append(node.attr)
+            node = node.node
+        if self.variables is None or not keys or not (isinstance(node, j.Name) and node.name == "vars"):
+            return _NOT_FIXED
+        value: Any = self.variables
+        for key in reversed(keys):
+            if not isinstance(value, dict) or key not in value:
+                return _NOT_FIXED
+            value = value[key]
+        return _plain(value)
+
     def _name(self, name: str, probe: bool) -> str:
         constants = {"true": "True", "True": "True", "false": "False", "False": "False", "none": "None", "None": "None"}
         if name in constants:
@@ -535,7 +564,10 @@ class _Generator:
             target, temp, attr = self.source(node.node.node), self.temporary(), node.node.attr
             arguments = self._arguments(node, [])
             if attr == "get" and not node.kwargs and 1 <= len(node.args) <= 2:
-                # `x.get('key'[, default])`, the commonest call in the mappings, without the general path.
+                # `x.get('key'[, default])`, the commonest call in the mappings, without the general path;
+                # on a table of `vars` (a dict without a key `get`), the method itself.
+                if type(table := self._fixed(node.node.node)) is dict and "get" not in table:
+                    return f"{target}.get({arguments})"
                 return f"({temp}.get({arguments}) if ({temp} := {target}).__class__ is dict and 'get' not in {temp} else _x_attribute({temp}, 'get')({arguments}))"
             return f"_x_attribute({target}, {attr!r})({arguments})"
         raise ExpressionError("only helpers and string or dict methods can be called")

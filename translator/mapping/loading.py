@@ -23,7 +23,7 @@ from ..schema_store import schema_id, schema_store
 from .codegen import Built, generate
 from .compiler import DIRECTIVES, CompileState, compile_node
 from .converters import Scope
-from .nodes import Const, Copy, Expr, Obj, Pointer, walk
+from .nodes import OMIT, Const, Copy, Expr, Obj, Pointer, walk
 from .restore import CopiesRestorer, copies_code, iri_test_code, restorable_code, restore
 from .yaml_lines import LineDict, line_of, load_yaml
 
@@ -95,6 +95,16 @@ class CompiledMapping:
             if at == pointer and isinstance(node, Const) and not optional:
                 return node.value
         return None
+
+    @cached_property
+    def writes_event_time(self) -> bool:
+        """Whether the event's `eventTime` is `$metadata.event_time | time`: then it is the very
+        `sendTime` the rule `event` gives (engine._send_time), and the envelope takes it from there."""
+        node = dict(self.template.items).get("eventTime")
+        return (
+            isinstance(node, Copy) and node.path == ("metadata", "event_time") and node.default is OMIT
+            and node.converter is not None and node.converter.name == "time"
+        )  # fmt: skip
 
     @cached_property
     def copies(self) -> tuple[tuple[Pointer, Copy, bool], ...]:

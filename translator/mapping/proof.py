@@ -55,6 +55,9 @@ CANVAS_CALIPER_DEFS = schema_id("caliper/canvas/defs.json")
 CANVAS_ID_PATTERN = "^[0-9]{1,20}$"
 URN_PREFIX = "urn:instructure:canvas:"
 _URN_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_/]*")
+# A URN kind, maybe followed by segments (`quizzes:quiz`): urn:instructure:canvas:<this>:<id> is a Canvas URN.
+_KIND_PATTERN = "^[A-Za-z][A-Za-z0-9_/]*(:[A-Za-z0-9_/]+)*$"
+_KIND = re.compile(_KIND_PATTERN[1:-1])
 _SEGMENT = re.compile(r"[^\s:]+")  # a URN segment: no whitespace, no colon, not empty
 _CANVAS_URN = re.compile(r"urn:instructure:canvas:[A-Za-z][A-Za-z0-9_/]*(:[^\s:]+)+")
 # A pattern of one character class over letters, digits, `_` and `-`, repeated at least once:
@@ -322,12 +325,10 @@ class Prover:
         if isinstance(tree, j.Call) and isinstance(tree.node, j.Name) and not tree.kwargs and tree.dyn_args is None:
             name, args = tree.node.name, tree.args
             if name == "urn" and len(args) == 2:
-                kinds = self.values(args[0])
                 given = self._argument_facts(args[1])
-                if kinds and given is not None and all(isinstance(k, str) for k in kinds):
-                    found = [_urn_guarantee(kind, given) for kind in kinds]
-                    if all(f is not None for f in found):
-                        return replace(found[0], prefix=URN_PREFIX)  # type: ignore[arg-type]
+                if given is not None and self._kinds(args[0]):
+                    found = _urn_guarantee("kind", given)  # any kind: what is promised does not depend on which
+                    return replace(found, prefix=URN_PREFIX) if found is not None else None
             if name == "gid" and len(args) == 1 and (given := self._argument_facts(args[0])) is not None:
                 return _gid_guarantee("", given)
             if name == "caliper_role" and len(args) == 1:
@@ -367,6 +368,21 @@ class Prover:
                      frozenset.intersection(*(f.locations for f in known)), frozenset.intersection(*(f.patterns for f in known)),
                      None, None if any(f.max_length is None for f in known) else max(f.max_length for f in known),  # type: ignore[type-var]
                      min(f.min_length for f in known))  # fmt: skip
+
+    def _kinds(self, tree: Any) -> bool:
+        """Whether every value of `tree` is a URN kind, or a kind and further segments (an asset
+        type such as `quizzes:quiz`): literals, a table's values with a literal or input default
+        (`vars.kinds.get(body.asset_type, body.asset_type)`), or an input whose pattern says so."""
+        values = self.values(tree)
+        if values is not None:
+            return all(isinstance(v, str) and _KIND.fullmatch(v) is not None for v in values)
+        if isinstance(tree, j.Call) and isinstance(tree.node, j.Getattr) and tree.node.attr == "get" and len(tree.args) == 2 and not tree.kwargs:
+            table = self._table(tree.node.node)
+            return isinstance(table, dict) and self._kinds(j.List([j.Const(v) for v in table.values()])) and self._kinds(tree.args[1])
+        if isinstance(tree, j.List):
+            return all(self._kinds(item) for item in tree.items)
+        facts = self._argument_facts(tree)
+        return facts is not None and facts.types == frozenset({"string"}) and any(implies(p, _KIND_PATTERN) for p in facts.patterns)
 
     def _segment(self, tree: Any) -> bool | None:
         """True when every value of `tree` is a URN segment (no whitespace, no colon, not empty)."""
