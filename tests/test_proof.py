@@ -22,7 +22,7 @@ from corpus import canvas_examples, leaves
 from support import satisfies, variants
 from translator.errors import TranslatorError
 from translator.io.jsontext import compact
-from translator.formats.canvas import METADATA_ID, body_schema_id, canvas_event_names
+from translator.formats.canvas import canvas_event_names, input_schemas
 from translator.mapping.converters import Scope, converter
 from translator.mapping.proof import Facts, converter_facts, prove_forward
 from translator.schema_store import schema_store
@@ -51,21 +51,27 @@ def proofs() -> dict[str, Any]:
     for name in sorted(canvas_event_names()):
         mapping = PROVEN.mapping_for(name)
         assert mapping is not None
-        inputs = {"metadata": [METADATA_ID + "#"], "body": [body_schema_id(name) + "#"]}
-        found[name] = prove_forward(mapping.template, mapping.vars, inputs, store)[0]
+        found[name] = prove_forward(mapping.template, mapping.vars, input_schemas(name), store)[0]
     return found
 
 
-def test_most_shipped_event_types_are_proven_and_the_rest_say_why() -> None:
+def test_every_shipped_event_type_is_proven_and_asset_accessed_needs_no_check_at_run_time() -> None:
     found = proofs()
-    proven = [name for name, proof in found.items() if proof.proven]
-    assert len(proven) * 2 > len(found)
-    assert "asset_accessed" in proven
-    for name, proof in found.items():
-        assert proof.proven or proof.reason, name
-    # A Canvas SessionEvent needs a Person: logged_in without a user gives a Canvas actor, which
-    # the schema refuses, so the proof must not hold (and such an event is rejected, see below).
-    assert not found["logged_in"].proven and "SoftwareApplication" in found["logged_in"].reason
+    assert [name for name, proof in found.items() if not proof.proven] == []
+    assert found["asset_accessed"].checks == {}
+
+
+def test_a_session_event_is_proven_by_the_metadata_rule_that_requires_its_user() -> None:
+    # A Canvas SessionEvent needs a Person: logged_in without a user would give a Canvas actor,
+    # which the schema refuses. The metadata schema requires user_id of session events (an
+    # if/then rule); without that rule the proof must not hold (such an event is rejected, see below).
+    mapping = PROVEN.mapping_for("logged_in")
+    inputs = input_schemas("logged_in")
+    assert len(inputs["metadata"]) == 2 and inputs["metadata"][1].endswith("/then")
+    assert prove_forward(mapping.template, mapping.vars, inputs, schema_store())[0].proven
+    without = {**inputs, "metadata": inputs["metadata"][:1]}
+    proof = prove_forward(mapping.template, mapping.vars, without, schema_store())[0]
+    assert not proof.proven and "SoftwareApplication" in proof.reason
 
 
 @pytest.mark.parametrize("example", canvas_examples(), ids=lambda e: e.label)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import Problem
-from .formats.canvas import METADATA_ID, body_schema_id, conforming, event_problems
+from .formats.canvas import conforming, event_problems, input_schemas
 from .formats.caliper import _envelope_of
 from .mapping.catalog import CompiledMapping
 from .mapping.proof import Location, Proof
@@ -35,8 +35,7 @@ class ForwardPlan:
         self.mapping = mapping
         self.input_valid = conforming(event_name)  # event_problems(quick=True)'s verdict, looked up once
         store = schema_store()
-        inputs = {"metadata": [METADATA_ID + "#"], "body": [body_schema_id(event_name) + "#"]}
-        proof, routes = proof_of(mapping.template, mapping.vars, inputs, store)
+        proof, routes = proof_of(mapping.template, mapping.vars, input_schemas(event_name), store)
         self.proof: Proof = proof
         self.routes: dict[str, Compiled] = {value: _envelope_of(*route) for value, route in routes.items()}  # type: ignore[arg-type]
         # The proof reads verdicts as jsonschema-rs gives them; without it, or when asked, the full check.

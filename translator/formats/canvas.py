@@ -119,16 +119,37 @@ def strictly(problems: list[Problem]) -> list[Problem]:
 
 
 @cache
+def _metadata_rules(event_name: str) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The metadata schema's `if`/`then`/`else` branches that apply to `event_name` events, as
+    (location, schema)."""
+    store = schema_store()
+    found = []
+    for index, rule in enumerate(store.registry.contents(METADATA_ID).get("allOf", ())):
+        if "if" in rule:
+            holds = not store.compiled(f"{METADATA_ID}#/allOf/{index}/if", rule["if"]).problems({"event_name": event_name})
+            branch = "then" if holds else "else"
+            if branch in rule:
+                found.append((f"{METADATA_ID}#/allOf/{index}/{branch}", rule[branch]))
+    return tuple(found)
+
+
+def input_schemas(event_name: str) -> dict[str, list[str]]:
+    """The schema locations the metadata and the body of a conforming `event_name` event satisfy
+    (what the proof reads of its input): the metadata schema with the rules of it that apply to
+    this event name (a session event's `user_id`), and the body's schema."""
+    metadata = [METADATA_ID + "#", *(location for location, _ in _metadata_rules(event_name))]
+    return {"metadata": metadata, "body": [body_schema_id(event_name) + "#"]}
+
+
+@cache
 def required_fields(event_name: str) -> tuple[tuple[str, str], ...]:
     """The fields every Canvas event of `event_name` must have, as (``metadata`` or ``body``, name):
     the metadata schema's `required`, with those its `if`/`then` rules add for this event name,
     and the body schema's (none for a type without a schema)."""
     store = schema_store()
-    metadata = store.registry.contents(METADATA_ID)
-    names = list(metadata.get("required", ()))
-    for index, rule in enumerate(metadata.get("allOf", ())):
-        if "if" in rule and not store.compiled(f"{METADATA_ID}#/allOf/{index}/if", rule["if"]).problems({"event_name": event_name}):
-            names += rule.get("then", {}).get("required", ())
+    names = list(store.registry.contents(METADATA_ID).get("required", ()))
+    for _, rule in _metadata_rules(event_name):
+        names += rule.get("required", ())
     body = store.registry.contents(body_schema_id(event_name)).get("required", ()) if event_name in canvas_event_names() else ()
     return (*(("metadata", name) for name in dict.fromkeys(names)), *(("body", name) for name in body))
 

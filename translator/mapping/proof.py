@@ -460,8 +460,19 @@ class Prover:
             values = self.expression_values(node)
             return values is not None and None not in values
         if isinstance(node, (Obj, Seq, First)):
-            return not (isinstance(node, Obj) and node.when is not None) and any(self.present(c) for c in _children(node))
+            guarded = isinstance(node, Obj) and node.when is not None and not self.guard_holds(node.when)
+            return not guarded and any(self.present(c) for c in _children(node))
         return False
+
+    def guard_holds(self, guard: Node) -> bool:
+        """A `$when` that always holds: a copy of an input that is always there and never a value
+        the guard reads as false (false, or an empty string)."""
+        if not (isinstance(guard, Copy) and guard.converter is None and self.input_present(guard.path)):
+            return False
+        facts = self.input_facts(guard.path)
+        if facts is None or facts.types is None or "boolean" in facts.types:
+            return False
+        return "string" not in facts.types or facts.min_length > 0 or any(disjoint(p, "^$") for p in facts.patterns)
 
     def possible(self, node: Node | Runtime) -> bool:
         """May be written."""
@@ -474,6 +485,17 @@ class Prover:
             return any(self.possible(child) for child in _children(node))
         return True
 
+    def reachable(self, node: First) -> list[Node]:
+        """The alternatives that may give the value: each that may write one, up to the first
+        that always does (the rest are never tried)."""
+        found = []
+        for alternative in node.alternatives:
+            if self.possible(alternative):
+                found.append(alternative)
+                if self.present(alternative):
+                    break
+        return found
+
     def marked(self, node: Node | Runtime) -> bool:
         """Always written with a Canvas extension or a Canvas URN in it (the full check's profile
         is then "canvas")."""
@@ -484,7 +506,7 @@ class Prover:
         if isinstance(node, Seq):
             return any(self.marked(child) for child in node.items)
         if isinstance(node, First):
-            return self.present(node) and all(self.marked(a) for a in node.alternatives if self.possible(a))
+            return self.present(node) and all(self.marked(a) for a in self.reachable(node))
         if isinstance(node, Copy):
             return self.present(node) and node.converter is not None and node.converter.name.startswith("urn:")
         return False
@@ -516,9 +538,8 @@ class Prover:
         if not isinstance(schema, dict):
             raise _NotProven(f"{location} accepts nothing ({_show(at)})")
         if isinstance(node, First):
-            for alternative in node.alternatives:
-                if self.possible(alternative):
-                    self.prove(alternative, location, at)
+            for alternative in self.reachable(node):
+                self.prove(alternative, location, at)
             return
         if isinstance(node, Const):
             if not self.conforms(node.value, location):
@@ -652,7 +673,7 @@ class Prover:
         if isinstance(node, Const):
             return self.conforms(node.value, location)
         if isinstance(node, First):
-            decisions = {self.decide(a, location) for a in node.alternatives if self.possible(a)}
+            decisions = {self.decide(a, location) for a in self.reachable(node)}
             return decisions.pop() if len(decisions) == 1 else None
         if isinstance(node, Expr) and (values := self.expression_values(node)) is not None:
             decisions = {self.conforms(v, location) for v in values if v is not None}
