@@ -85,9 +85,15 @@ def non_finite(value: Any) -> str | None:
     return _pointer_to_non_finite(value, "") if found else None
 
 
+_PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _non_finite_below(values: Any) -> bool:
     """Whether any of `values`, or anything in them, is NaN or infinite: recursion, twice as fast
-    as a stack here (a payload is a few levels deep)."""
+    as a stack here (a payload is a few levels deep). A container of strings, integers and the
+    like (most of them) is passed over at C speed."""
+    if _PLAIN_LEAVES.issuperset(map(type, values)):
+        return False
     for item in values:
         kind = item.__class__
         if kind is dict:
