@@ -361,3 +361,14 @@ def test_the_generated_dispatch_tests_agree_with_the_constraints(pair: Any) -> N
         for mapping in catalog._reverse:
             assert catalog._test(mapping)(variant) is satisfies(variant, mapping.constraints)
     assert any(catalog._test(m)(event) is True for m in catalog._reverse)
+
+
+def test_canvas_required_is_a_rule_of_the_canvas_profile_only() -> None:
+    """Canvas's Caliper without what restores a required Canvas field is reported under the
+    `canvas` profile (chosen by its markers, or asked for), never under `ims` (1EdTech's rules alone)."""
+    _, caliper = next(pair for pair in documented_pairs() if pair[0].event_type == "quiz_submitted")
+    envelope = copy.deepcopy(caliper.payload)  # body.quiz_id comes back from object.assignable.id, a quiz URN
+    envelope["data"][0] = _spoilt(envelope["data"][0], ("object", "assignable", "id"), "urn:instructure:canvas:quiz:x")
+    for profile in (None, "canvas"):
+        assert "canvas-required" in {p.rule for p in translator.validate(envelope, "caliper", profile)}, profile
+    assert "canvas-required" not in {p.rule for p in translator.validate(envelope, "caliper", "ims")}

@@ -72,7 +72,7 @@ def check(
     `quick` (a batch's accept path): no problems at once when the payload conforms (warnings other
     than `unknown-event` unsaid), the full report when it does not. `catalog`, the mappings in use
     (None for our own outputs), holds Canvas's Caliper to what its mapping restores required
-    Canvas fields from (`canvas-required`); the mapping that check chose for each event goes into
+    Canvas fields from (`canvas-required`, a rule of the `canvas` profile); the mapping that check chose for each event goes into
     `dispatched` by the event's pointer, when given, so the conversion need not dispatch again."""
     if format == "canvas":
         return validate_canvas(payload, custom_events, quick=quick, strict=strict)
@@ -81,7 +81,7 @@ def check(
     # The fast verdict says nothing of unknown fields, which --strict rejects.
     problems = validate_caliper(payload, profile, quick=quick and not strict)
     problems.extend(_carried_problems(payload, custom_events, quick, strict))
-    if catalog is not None and conforms(problems):
+    if catalog is not None and profile != "ims" and conforms(problems):  # `ims`: 1EdTech's rules alone
         problems.extend(_unrestorable_problems(payload, catalog, dispatched))
     problems = strictly(problems) if strict else problems
     return list(dict.fromkeys(problems))  # the metadata is checked by both schemas: say it once
