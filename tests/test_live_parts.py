@@ -116,6 +116,29 @@ def test_an_event_loops_appends_share_groups_and_each_gets_its_own_outcome(tmp_p
     assert isinstance(closed, SpoolClosed)
 
 
+@pytest.mark.parametrize("when", ["before it runs", "while it writes"])
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # the spool's writer thread must not die
+def test_requests_waiting_on_a_cancelled_group_commit_are_told_their_event_was_not_stored(tmp_path: Path, when: str) -> None:
+    spool = Spool(tmp_path)
+    commit = LoopCommit(spool)
+
+    async def post() -> list[Position | BaseException]:
+        requests = [asyncio.ensure_future(commit.append(payload)) for payload in payloads(5)]
+        await asyncio.sleep(0)  # the requests wait; the group's writer task is made
+        while when == "while it writes" and not commit._group:
+            await asyncio.sleep(0)
+        assert commit._writing is not None
+        commit._writing.cancel()  # as a shutdown that cancels the loop's tasks does
+        return await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), 5)
+
+    outcomes = asyncio.run(post())
+    assert len(outcomes) == 5 and all(isinstance(outcome, SpoolClosed) for outcome in outcomes), outcomes
+    assert commit._waiting == commit._group == [] and commit._writing is None
+    spool.append(b"after").result(5)  # the spool's writer lives on (a cancelled waiter is no error of its own)
+    assert spool.running
+    spool.close()
+
+
 def test_checkpoint_survives_a_reopen(tmp_path: Path) -> None:
     checkpoint = Checkpoint(tmp_path)
     assert checkpoint.load() is None

@@ -29,7 +29,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -176,7 +176,10 @@ class Spool:
         outcomes = self._write([payload for payloads, _ in group for payload in payloads])
         start = 0
         for payloads, settle in group:
-            settle(outcomes[start : start + len(payloads)])
+            try:
+                settle(outcomes[start : start + len(payloads)])
+            except InvalidStateError:  # its waiter was cancelled (a shutdown): the writer must live on
+                pass
             start += len(payloads)
 
     def _write(self, payloads: list[bytes]) -> list[Outcome]:
