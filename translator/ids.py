@@ -54,6 +54,9 @@ def shard_of(*candidates: object) -> int | None:
 
 def urn(kind: str, value: str | int, shard: int | None = None) -> str:
     """`urn:instructure:canvas:<kind>:<global id>`; a non-numeric key (a session id) is kept as is."""
+    if value.__class__ is str and 0 < len(value) <= 20 and value.isdigit() and value.isascii():  # the common case, inline
+        number = int(value)
+        return f"{URN_PREFIX}{kind}:{number + shard * SHARD_FACTOR if shard and number < SHARD_FACTOR else number}"
     return f"{URN_PREFIX}{kind}:{_lifted(int(value), shard) if is_canvas_id(value) else value}"
 
 
