@@ -16,8 +16,8 @@ build passes it:
 Whatever it cannot show is "not proven": such an event keeps the whole-envelope check. The
 implication test is conservative: types, enums, lengths and minimums compare; a pattern is
 implied by a pattern whose strings it accepts (patterns.py decides inclusion on the regular
-subset the schemas use) or by being one of the schema locations a converter guarantees. The proof assumes the verdict of jsonschema-rs (`$` ends the text); without it
-nothing is proven.
+subset the schemas use) or by being one of the schema locations a converter guarantees. The
+proof assumes the verdict of jsonschema-rs (`$` ends the text); without it nothing is proven.
 """
 
 from __future__ import annotations
