@@ -413,7 +413,24 @@ class Expression:
             raise failure(self.source, exc) from None
 
 
-_NOT_FIXED = object()  # `_Generator._fixed`: not a constant
+NOT_FIXED: Any = object()  # `vars_value`: not a constant
+
+
+def vars_value(node: j.Node, variables: dict[str, Any]) -> Any:
+    """What `vars`, `vars.a` or `vars.a.b...` is when `vars` is `variables` and each step is a key
+    there (what the expression would read), else `NOT_FIXED`."""
+    keys: list[str] = []
+    while isinstance(node, j.Getattr):
+        keys.append(node.attr)
+        node = node.node
+    if not (isinstance(node, j.Name) and node.name == "vars"):
+        return NOT_FIXED
+    value: Any = variables
+    for key in reversed(keys):
+        if not isinstance(value, dict) or key not in value:
+            return NOT_FIXED
+        value = value[key]
+    return value
 
 
 def _plain(value: Any) -> Any:
@@ -457,7 +474,7 @@ class _Generator:
         if isinstance(node, j.Name):
             return self._name(node.name, probe)
         if isinstance(node, j.Getattr):
-            if (found := self._fixed(node)) is not _NOT_FIXED:
+            if (found := self._fixed(node)) is not NOT_FIXED:
                 return self.constant(found)  # `vars` is fixed for the mapping
             target, temp, key = self.source(node.node), self.temporary(), repr(node.attr)
             fallback = f"_x_attribute({temp}, {key}, True)" if probe else f"_x_attribute({temp}, {key})"
@@ -506,20 +523,10 @@ class _Generator:
         raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
 
     def _fixed(self, node: j.Node) -> Any:
-        """The value of `vars.a.b...` when `vars` is the constant `variables` and every step is a
-        key there (what `_x_attribute` would give), else `_NOT_FIXED`."""
-        keys: list[str] = []
-        while isinstance(node, j.Getattr):
-            keys.append(node.attr)
-            node = node.node
-        if self.variables is None or not keys or not (isinstance(node, j.Name) and node.name == "vars"):
-            return _NOT_FIXED
-        value: Any = self.variables
-        for key in reversed(keys):
-            if not isinstance(value, dict) or key not in value:
-                return _NOT_FIXED
-            value = value[key]
-        return _plain(value)
+        """The constant `node` is when `vars` is the constant `variables` (`vars_value`), as plain
+        dicts and lists; else `NOT_FIXED`."""
+        found = vars_value(node, self.variables) if self.variables is not None else NOT_FIXED
+        return found if found is NOT_FIXED else _plain(found)
 
     def _name(self, name: str, probe: bool) -> str:
         constants = {"true": "True", "True": "True", "false": "False", "False": "False", "none": "None", "None": "None"}

@@ -34,6 +34,7 @@ from jinja2 import nodes as j
 from ..formats.caliper import CANVAS_NAMESPACE, CORE_CONTEXT
 from ..pointer import pointer
 from ..schema_store import SchemaStore, schema_id
+from .expressions import NOT_FIXED, vars_value
 from .nodes import OMIT, Const, Copy, Expr, First, Node, Obj, Pointer, Seq
 from .patterns import disjoint, implies
 
@@ -428,18 +429,8 @@ class Prover:
         """The constant a `vars.a.b` (or `vars.a` for a Getitem's node) denotes, else None."""
         if isinstance(expression, j.Getitem):
             expression = expression.node
-        keys: list[str] = []
-        while isinstance(expression, j.Getattr):
-            keys.append(expression.attr)
-            expression = expression.node
-        if not (isinstance(expression, j.Name) and expression.name == "vars"):
-            return None
-        value: Any = self.vars
-        for key in reversed(keys):
-            if not isinstance(value, dict) or key not in value:
-                return None
-            value = value[key]
-        return value
+        found = vars_value(expression, self.vars)
+        return None if found is NOT_FIXED else found
 
     def expression_values(self, node: Expr) -> list[Any] | None:
         tree = getattr(node.expression, "tree", None)
