@@ -6,8 +6,8 @@ profile, and then checks the whole Envelope against that route's schema, the Can
 generic form carries, and what the dispatched mapping restores required fields from. Here the
 same verdicts are asked of the same validators, for the one shape a converter emits (an Envelope
 holding one event with Canvas's markers), and nothing else. Whatever is not passed at once gives
-None: the caller then takes the full path, which gives the verdict and says why, so a verdict
-never comes from here alone unless it is the full path's.
+None: the caller then takes the full path, which decides and says why, so every verdict is the
+full path's (tests/test_reverse_fused.py holds the two paths to the same outcomes).
 """
 
 from __future__ import annotations
