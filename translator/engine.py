@@ -20,13 +20,14 @@ from .formats.caliper import CORE_CONTEXT as CALIPER_CONTEXT
 from .formats.caliper import CANVAS_NAMESPACE, default_profile
 from .formats.canvas import canvas_event_names
 from .ids import URN_PREFIX, global_id, is_canvas_id, shard_of
-from .io.jsontext import non_finite_problem
+from .io.jsontext import non_finite, non_finite_problem, surely_finite
 from .mapping.catalog import Catalog, CompiledMapping, load_catalog
 from .mapping.converters import Scope, date_time
 from .mapping.expressions import DEFAULT_BUDGET, begin_event
 from .mapping.nodes import MappingRuntimeError
 from .plan import ForwardPlan
 from .pointer import pointer
+from .reverse import PREFIX, accepted, output_conforms
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -172,6 +173,10 @@ class Translator:
         plan = self.plan_of(payload) if to == "caliper" else None
         if plan is not None and ids in ("canvas", "global", "local"):
             return self._translate_planned(plan, payload, validate, send_time)
+        if to == "canvas" and validate and not self.strict and ids in ("canvas", "global", "local"):
+            restored = self._translate_fused(payload, ids)
+            if restored is not None:
+                return restored
         if detect_format(payload) == "caliper" and len(events := _caliper_events(payload)) != 1:
             raise TranslatorError(f"the envelope holds {len(events)} events; translate() converts one, use translate_all()")
         return next(self.translate_all(payload, to, validate=validate, ids=ids, send_time=send_time))
@@ -279,6 +284,21 @@ class Translator:
             raise ValidationError("output is not a conforming caliper event", problems)
         return output
 
+    def _translate_fused(self, payload: Any, ids: IdStyle) -> dict[str, Any] | None:
+        """`translate` of an Envelope of one event of Canvas's Caliper to Canvas by the fused path
+        (`reverse.py`): the same checks, dispatch and output. None when a check is not passed at
+        once, or anything else goes otherwise (a warning, an error): the full path then decides
+        and says why, as it would have alone."""
+        try:
+            found = accepted(payload, self.catalog, self.custom_events)
+            if found is None or not surely_finite(payload) and non_finite(payload) is not None:
+                return None
+            remarks: list[Problem] = []
+            output = self._to_canvas(found[1], ids, PREFIX, remarks, found[0])
+            return output if not remarks and output_conforms(output) else None
+        except Exception:  # noqa: BLE001 - the full path raises it, or what comes first there
+            return None
+
     def output_problems(self, payload: Any, output: Any, to: Target) -> list[Problem]:
         """The accept-path check of `output`, converted from the conforming `payload`: through the
         payload's plan when it has one (the batch's path), else `problems`."""
@@ -295,6 +315,10 @@ class Translator:
         by event pointer (for `convert_checked`, so an event is dispatched once)."""
         if output:
             return accept_problems(payload, format, self.custom_events)
+        if format == "caliper" and not self.strict and (found := accepted(payload, self.catalog, self.custom_events)) is not None:
+            if dispatched is not None:
+                dispatched[PREFIX] = found[0]
+            return found[2]
         return accept_problems(payload, format, self.custom_events, strict=self.strict, catalog=self.catalog, dispatched=dispatched)
 
     def _check(self, payload: Any, format: str, side: str, dispatched: dict[str, CompiledMapping] | None = None) -> None:

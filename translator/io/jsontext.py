@@ -85,6 +85,16 @@ def non_finite(value: Any) -> str | None:
     return _pointer_to_non_finite(value, "") if found else None
 
 
+def surely_finite(value: Any) -> bool:
+    """True when `value` holds no NaN or infinite number: orjson, which writes those as null,
+    writes no null at all (a few times faster than `non_finite`'s walk, on a value without nulls,
+    as Caliper from Canvas is). False says nothing (a null, or a value orjson refuses): ask `non_finite`."""
+    try:
+        return b"null" not in orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is one
+        return False
+
+
 _PLAIN_LEAVES = frozenset({str, int, bool, type(None)})
 
 

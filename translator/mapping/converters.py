@@ -86,13 +86,31 @@ def _url_host(url: str, scope: Scope) -> str:
     return host
 
 
+def unchanged(value: Any, scope: Scope) -> Any:
+    """The inverse of a conversion whose Caliper value is the Canvas value (restore's code leaves out the call)."""
+    return value
+
+
 _FIXED = {
-    "time": Converter("time", _time, lambda v, s: v),
+    "time": Converter("time", _time, unchanged),
     "role": Converter("role", lambda v, s: ids.caliper_role(v), lambda v, s: ids.canvas_role(v)),
     "host_url": Converter("host_url", _host_url, _url_host),
-    "string": Converter("string", lambda v, s: str(v), lambda v, s: v),
+    "string": Converter("string", lambda v, s: str(v), unchanged),
     "gid": Converter("gid", lambda v, s: ids.global_id(v, s.shard), canvas_id),
 }
+
+
+def inline_inverse(name: str) -> tuple[str, str] | None:
+    """The inverse of converter `name` as Python for restore's generated code, where it is plain:
+    a test of `value` and `scope`, and the result when it holds (the inverse is called when it
+    does not). With ids as Canvas writes them (the default) `gid` gives the id back and
+    `urn:<kind>` the URN's id, its last segment (`canvas_id` of `ids.parse_urn`)."""
+    if name == "gid":
+        return "scope.ids == 'canvas'", "value"
+    if name.startswith("urn:") and len(name) > 4:
+        prefix = f"{ids.URN_PREFIX}{name[4:]}:"
+        return f"scope.ids == 'canvas' and value.__class__ is str and value.startswith({prefix!r}) and ':' not in (rest := value[{len(prefix)}:])", "rest"
+    return None
 
 
 def converter(name: str) -> Converter:

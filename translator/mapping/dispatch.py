@@ -14,6 +14,7 @@ from .loading import PRESENT, CompiledMapping
 from .nodes import OMIT, Pointer
 
 GENERIC = "*"
+_PAIRS_KEPT = 1024  # (type, action) pairs no mapping names whose candidates are kept (the generic form's, mostly)
 
 
 class Catalog:
@@ -82,11 +83,11 @@ class Catalog:
 
     def _candidates(self, type_name: Any, action: Any, canvas: bool) -> list[CompiledMapping]:
         """The mappings in order of specificity whose literal type and action can fit."""
-        named = type(type_name) is str and type(action) is str and (type_name, action) in self._pairs
-        found = self._by_pair.get((type_name, action, canvas)) if named else None
+        keyed = type(type_name) is str and type(action) is str
+        found = self._by_pair.get((type_name, action, canvas)) if keyed else None
         if found is None:
             found = [m for m in (self._reverse if canvas else self._reverse_custom) if _may_fit(m, type_name, action)]
-            if named:  # only pairs a mapping names: the cache stays bounded
+            if keyed and ((type_name, action) in self._pairs or len(self._by_pair) < _PAIRS_KEPT):  # the cache stays bounded
                 self._by_pair[(type_name, action, canvas)] = found
         return found
 

@@ -12,7 +12,7 @@ from .. import ids
 from ..errors import Problem
 from ..formats.canvas import field_problems, field_validity
 from ..pointer import pointer as pointer_text
-from .converters import Scope
+from .converters import Scope, inline_inverse, unchanged
 from .nodes import OMIT, Copy, MappingRuntimeError, Pointer, lookup
 
 if TYPE_CHECKING:
@@ -151,18 +151,32 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
     given as an IRI."""
     constants: dict[str, Any] = {"OMIT": OMIT, "_set": _set, "_unreadable": _note_unreadable, "_failed": _restore_failed}
     lines = [f"def {name}(event, scope, restored, iris, unreadable):"]
+    # every place on the way to a copy's value, by its parent; its variable holds None when absent
+    below: dict[Pointer, list[Pointer]] = {}
     places: dict[Pointer, str] = {(): "event"}
 
     def place(at: Pointer) -> str:
         if at not in places:
-            parent, key = place(at[:-1]), at[-1]
-            var = places[at] = f"p{len(places)}"
-            if isinstance(key, int):
-                step = f"{parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else {parent}[{key!r}] if isinstance({parent}, list) and {key!r} < len({parent}) else OMIT"
-            else:
-                step = f"{parent}.get({key!r}, OMIT) if isinstance({parent}, dict) else OMIT"
-            lines.append(f"    {var} = OMIT if ({var} := {step}) is None else {var}")
+            parent = at[:-1]
+            place(parent)
+            places[at] = f"p{len(places)}"
+            below.setdefault(parent, []).append(at)
         return places[at]
+
+    def look_up(parent: Pointer) -> None:
+        """Each place below `parent`: an object tested once for all its keys, then plain `.get`s."""
+        var, children = places[parent], below.get(parent, [])
+        named = [at for at in children if not isinstance(at[-1], int)]
+        if named:
+            lines.append(f"    if {var}.__class__ is dict or isinstance({var}, dict):")
+            lines.extend(f"        {places[at]} = {var}.get({at[-1]!r})" for at in named)
+            lines.append(f"    else: {' = '.join(places[at] for at in named)} = None")
+        for at in children:
+            key = at[-1]
+            if isinstance(key, int):
+                lines.append(f"    {places[at]} = {var}.get({key!r}) if isinstance({var}, dict) else {var}[{key!r}] if isinstance({var}, list) and {key!r} < len({var}) else None")
+        for at in children:
+            look_up(at)
 
     def write(n: int, path: tuple[str, ...], value: str, flag: str | None) -> str:
         # `restored` holds an object at metadata and body: a field of one is set directly
@@ -173,6 +187,7 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
                   if copy.path[0] in ("metadata", "body") and not (copy.converter and copy.converter.inverse is None)]  # fmt: skip
     for at, _, _ in restorable:
         place(at)
+    look_up(())
     # a field several copies restore is written by the first that holds a value: a flag says so
     counts = Counter(copy.path for _, copy, _ in restorable)
     flags = {path: f"written{n}" for n, path in enumerate(p for p, count in counts.items() if count > 1)}
@@ -188,21 +203,26 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
         written.add(copy.path)
         value = places[at]
         if copy.converter is None and copy.default is OMIT:  # most copies: two lines
-            lines.append(f"{indent}if {value} is not OMIT: {write(n, copy.path, value, flag)}")
+            lines.append(f"{indent}if {value} is not None: {write(n, copy.path, value, flag)}")
             lines.append(f"{indent}elif iris: _unreadable(iris, unreadable, at{n}, copy{n})")
             continue
         lines.append(f"{indent}value = {value}")
-        lines.append(f"{indent}if value is OMIT:")
+        lines.append(f"{indent}if value is None:")
         lines.append(f"{indent}    if iris: _unreadable(iris, unreadable, at{n}, copy{n})")
         test = "else:" if copy.default is OMIT else f"elif not value == copy{n}.default:"
         lines.append(f"{indent}{test}")
         body = indent + "    "
-        if copy.converter is not None:
+        if copy.converter is not None and copy.converter.inverse is not unchanged:
             constants[f"inverse{n}"] = copy.converter.inverse
-            lines.append(f"{body}try:")
-            lines.append(f"{body}    value = inverse{n}(value, scope)")
-            lines.append(f"{body}except (ValueError, TypeError) as exc:")
-            lines.append(f"{body}    value = OMIT" if optional else f"{body}    raise _failed(copy{n}, value, exc, at{n}) from None")
+            call = body
+            if (plain := inline_inverse(copy.converter.name)) is not None:  # most values: no call
+                lines.append(f"{body}if {plain[0]}: value = {plain[1]}")
+                lines.append(f"{body}else:")
+                call += "    "
+            lines.append(f"{call}try:")
+            lines.append(f"{call}    value = inverse{n}(value, scope)")
+            lines.append(f"{call}except (ValueError, TypeError) as exc:")
+            lines.append(f"{call}    value = OMIT" if optional else f"{call}    raise _failed(copy{n}, value, exc, at{n}) from None")
             if optional:  # another alternative produced this value
                 lines.append(f"{body}if value is not OMIT:")
                 body += "    "
@@ -245,10 +265,12 @@ def iri_test_code(entity_slots: dict[str, Any], name: str) -> Callable[[dict[str
         for key, below in tree.items():
             value = f"value{len(lines)}"
             lines.append(f"{'    ' * depth}{value} = {var}.get({key!r})")
-            lines.append(f"{'    ' * depth}if isinstance({value}, str): return True")
-            if below:
-                lines.append(f"{'    ' * depth}if isinstance({value}, dict):")
+            if below:  # an object, the usual value, told first
+                lines.append(f"{'    ' * depth}if {value}.__class__ is dict or isinstance({value}, dict):")
                 emit(below, value, depth + 1)
+                lines.append(f"{'    ' * depth}elif isinstance({value}, str): return True")
+            else:
+                lines.append(f"{'    ' * depth}if isinstance({value}, str): return True")
 
     emit(entity_slots, "value0", 1)
     lines.append("    return False")
