@@ -3,7 +3,7 @@
 Each partition runs a `Converter` over its rows, so Spark gives exactly what the CLI gives:
 one result per event, converted or rejected with a reason slug and the problems (see
 `translator.batch` for the reasons), and converts as the CLI does, a block of rows at a time,
-phase by phase. Compiling the mappings takes a fraction of a second, so the `Translator` is built
+each row checked, converted and checked before the next. Compiling the mappings takes a fraction of a second, so the `Translator` is built
 once per Python worker process and reused by every partition it runs (Spark reuses Python
 workers by default, ``spark.python.worker.reuse``).
 

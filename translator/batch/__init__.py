@@ -59,8 +59,8 @@ def convert_stream(
     ``unknown-field``), which otherwise convert with a warning. `canvas_host` names the Canvas
     instance of system-generated events that carry no host (see `Translator`). In one process, payloads
     given one by one are converted one by one, so a live stream never waits for a block to fill;
-    `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
-    for records already in hand (a Spark partition). `full_output_check` checks every whole output
+    `phased` hands out the results of records already in hand (a Spark partition) `chunksize` at a
+    time. Either way each record is converted whole (checked, converted, checked) before the next. `full_output_check` checks every whole output
     even where the mapping is proven to conform (`Translator`). `mapping_budget` is the time, in
     seconds, an event's mapping expressions may run (0 or None: no limit); past it the record is
     rejected with reason ``mapping-timeout``. Every option of `ConvertOptions` is a keyword

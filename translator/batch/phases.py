@@ -45,7 +45,7 @@ class _Job:
 
 
 class Phases:
-    """The conversion of records, phase by phase, with everything built once per process."""
+    """The conversion of records, with everything built once per process."""
 
     def __init__(self, options: ConvertOptions, translator: Translator | None = None) -> None:
         self.verifier = options.verifier()
