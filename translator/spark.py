@@ -267,7 +267,7 @@ def _convert(options: ConvertOptions, rows: Iterator[tuple[str | None, Any]], pa
         for n, (source, value) in enumerate(itertools.chain([first], rows), start=1)
         for record in _records(value, source if source is not None else f"part-{partition}:{n}")
     )
-    yield from Converter(options, translator=_translator(options)).stream(records, phased=True)
+    yield from Converter(options, translator=_translator(options)).stream(records)
 
 
 def _records(value: Any, source: str) -> Iterator[Record]:
