@@ -1,12 +1,13 @@
 """Conversion on several processes, in input order: each worker builds its own `Phases` from the
 `ConvertOptions` it is handed (or inherits the caller's when forked).
 
-Each worker has its own pipes (chunks in, results out), and chunk `k` goes to worker
-`k % workers`, so the results come back in order by reading the workers' pipes in turn: no
-queue, lock or pool thread in between. A block's converted events come back as raw bytes.
-`multiprocessing.Pool` cost the calling process about 10 µs an event here, most of it in its
-worker-watching thread, which wakes up whenever a result waits in the shared result pipe and so
-spins while a large result is being read; on two cores that time is taken from the workers.
+The chunks go down one pipe that every worker reads from (whichever is free takes the next, so a
+worker slowed down by a busy core takes fewer), and each worker sends its results, numbered, on
+its own pipe; the calling thread puts them back in order. A block's converted events come back
+as raw bytes. `multiprocessing.Pool` cost the calling process about 10 µs an event here, most of
+it in its worker-watching thread, which wakes up whenever a result waits in the shared result
+pipe and so spins while a large result is being read; on two cores that time is taken from the
+workers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Any, TypeVar
 
 from ..interrupt import worker_signals
@@ -51,32 +52,35 @@ def _start_worker(options: ConvertOptions) -> None:
     gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
 
 
-def _serve(tasks: Connection, results: Connection, options: ConvertOptions, work: Work) -> None:
-    """A worker: chunks in, `work`'s results out, each on its own pipe, until told to stop."""
+def _serve(tasks: Connection, taking: Any, results: Connection, options: ConvertOptions, work: Work) -> None:
+    """A worker: numbered chunks in (from the pipe every worker reads, one at a time: `taking`),
+    `work`'s results out on its own pipe, until told to stop."""
     _start_worker(options)
     while True:
         try:
-            task = tasks.recv_bytes()
+            with taking:
+                task = tasks.recv_bytes()
         except (EOFError, OSError):
             return
         if task == _STOP:
             return
+        number, chunk = pickle.loads(task)
         try:
-            result = work(pickle.loads(task))
+            result = work(chunk)
         except Exception as exc:  # noqa: BLE001 - re-raised in the calling process
-            _reply(results, False, exc)
+            _reply(results, number, False, exc)
             continue
         if isinstance(result, Block):  # its bytes apart: not copied into a pickle and out again
-            _reply(results, True, replace(result, encoded=b""), result.encoded)
+            _reply(results, number, True, replace(result, encoded=b""), result.encoded)
         else:
-            _reply(results, True, result)
+            _reply(results, number, True, result)
 
 
-def _reply(results: Connection, ok: bool, value: Any, raw: bytes | None = None) -> None:
+def _reply(results: Connection, number: int, ok: bool, value: Any, raw: bytes | None = None) -> None:
     try:
-        message = pickle.dumps((ok, value, raw is not None), pickle.HIGHEST_PROTOCOL)
+        message = pickle.dumps((number, ok, value, raw is not None), pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):  # an exception that does not pickle
-        message = pickle.dumps((False, RuntimeError(f"in a worker process: {value!r}"), False))
+        message = pickle.dumps((number, False, RuntimeError(f"in a worker process: {value!r}"), False))
         raw = None
     results.send_bytes(message)
     if raw is not None:
@@ -116,24 +120,23 @@ def _as_tuple(result: ConvertResult) -> tuple[Any, ...]:
 
 
 class _Workers:
-    """`count` worker processes, each with a pipe for its tasks and one for its results."""
+    """`count` worker processes reading chunks from one pipe, each with its own result pipe."""
 
     def __init__(self, count: int, converter: Phases, options: ConvertOptions, work: Work) -> None:
         global _WORKER
         context = multiprocessing.get_context()
-        self.tasks: list[Connection] = []
+        their_tasks, self.tasks = _pipe(context)
+        taking = context.Lock()
         self.results: list[Connection] = []
         self.processes: list[Any] = []
+        self.done: dict[int, tuple[bool, Any]] = {}  # results come in before those of earlier chunks
         _WORKER = converter  # forked workers inherit it; others build their own from `options`
         try:
             for _ in range(count):
-                their_tasks, tasks = _pipe(context)
                 results, their_results = _pipe(context)
-                process = context.Process(target=_serve, args=(their_tasks, their_results, options, work), daemon=True)
+                process = context.Process(target=_serve, args=(their_tasks, taking, their_results, options, work), daemon=True)
                 process.start()
-                their_tasks.close()
                 their_results.close()
-                self.tasks.append(tasks)
                 self.results.append(results)
                 self.processes.append(process)
         except BaseException:
@@ -141,34 +144,48 @@ class _Workers:
             raise
         finally:
             _WORKER = None
+            their_tasks.close()
 
-    def send(self, index: int, task: list[Any]) -> None:
-        self.tasks[index].send_bytes(pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+    def send(self, number: int, task: list[Any]) -> None:
+        self.tasks.send_bytes(pickle.dumps((number, task), pickle.HIGHEST_PROTOCOL))
 
-    def receive(self, index: int, cancel: threading.Event | None) -> tuple[Any] | None:
-        """`(result,)`, the next result of worker `index`; None once `cancel` is set while waiting."""
-        pipe = self.results[index]
-        while cancel is not None and not pipe.poll(0.1):
-            if cancel.is_set():
+    def receive(self, number: int, cancel: threading.Event | None) -> tuple[Any] | None:
+        """`(result,)`, the result of chunk `number`; None once `cancel` is set while waiting."""
+        while number not in self.done:
+            if cancel is not None and cancel.is_set():
                 return None
-        try:
-            ok, result, raw = pickle.loads(pipe.recv_bytes())
-            if raw:
-                result = replace(result, encoded=pipe.recv_bytes())
-        except (EOFError, OSError):
-            code = self.processes[index].exitcode
-            raise RuntimeError(f"a worker process ended unexpectedly (exit code {code})") from None
+            ready = wait([*self.results, *(process.sentinel for process in self.processes)], 0.1 if cancel is not None else None)
+            for pipe in self.results:
+                if pipe in ready:
+                    self._take(pipe)
+            if number not in self.done and any(process.sentinel in ready for process in self.processes):
+                for pipe in self.results:  # what the workers sent before one of them ended
+                    while pipe.poll():
+                        self._take(pipe)
+                if number not in self.done:
+                    codes = ", ".join(str(process.exitcode) for process in self.processes if process.exitcode is not None)
+                    raise RuntimeError(f"a worker process ended unexpectedly (exit code {codes})")
+        ok, result = self.done.pop(number)
         if not ok:
             raise result
         return (result,)
 
+    def _take(self, pipe: Connection) -> None:
+        try:
+            number, ok, result, raw = pickle.loads(pipe.recv_bytes())
+            if raw:
+                result = replace(result, encoded=pipe.recv_bytes())
+        except (EOFError, OSError):
+            return  # its worker ended: said by its sentinel
+        self.done[number] = (ok, result)
+
     def close(self, *, finished: bool) -> None:
         """Stop the workers: asked to, when every chunk sent has come back (`finished`), else ended
         at once (their results are no longer wanted, and a worker writing one would wait forever)."""
-        for tasks, process in zip(self.tasks, self.processes):
+        for process in self.processes:
             if finished:
                 try:
-                    tasks.send_bytes(_STOP)
+                    self.tasks.send_bytes(_STOP)
                 except OSError:
                     pass
             else:
@@ -178,7 +195,7 @@ class _Workers:
             if process.exitcode is None:
                 process.terminate()
                 process.join()
-        for pipe in (*self.tasks, *self.results):
+        for pipe in (self.tasks, *self.results):
             pipe.close()
 
 
@@ -196,14 +213,15 @@ def run_parallel(
     lines as they are.
 
     Reading and sending happen in a feeder thread, so that the calling thread only receives
-    (a worker sending a large result never waits on a caller that is itself sending). An error
+    (a worker sending a large result never waits on a caller that is itself sending); the
+    window also bounds the results kept while an earlier chunk is still being converted. An error
     in reading (a file that cannot be read) is raised here once the records read before it have
     all been converted.
     """
     pool = _Workers(workers, converter, options, work)
     window = threading.BoundedSemaphore(workers * 4)  # chunks in flight
     stop = threading.Event()
-    sent: queue.SimpleQueue[int | None] = queue.SimpleQueue()  # the worker of each chunk sent, in order; None: no more
+    sent: queue.SimpleQueue[int | None] = queue.SimpleQueue()  # the number of each chunk sent, in order; None: no more
     failures: list[BaseException] = []
 
     def feed() -> None:
@@ -215,9 +233,8 @@ def run_parallel(
                 if stop.is_set():
                     return
                 task = [unit if isinstance(unit, Lines) else (unit.source, unit.text, unit.payload, unit.problem) for unit in chunk]
-                index = number % workers
-                pool.send(index, task)
-                sent.put(index)
+                pool.send(number, task)
+                sent.put(number)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consuming thread
             if not stop.is_set():
                 failures.append(exc)
@@ -230,13 +247,13 @@ def run_parallel(
     try:
         while cancel is None or not cancel.is_set():
             try:  # with `cancel`, waiting wakes up now and then to look at it
-                index = sent.get(timeout=0.1) if cancel is not None else sent.get()
+                number = sent.get(timeout=0.1) if cancel is not None else sent.get()
             except queue.Empty:
                 continue
-            if index is None:
+            if number is None:
                 finished = True
                 break
-            received = pool.receive(index, cancel)
+            received = pool.receive(number, cancel)
             if received is None:
                 break
             window.release()
