@@ -119,6 +119,10 @@ def _as_tuple(result: ConvertResult) -> tuple[Any, ...]:
     return (result.source, result.output, result.problems, result.reason, result.event_type, result.text)
 
 
+class _WorkersGone(RuntimeError):
+    """No worker was left to take a chunk."""
+
+
 class _Workers:
     """`count` worker processes reading chunks from one pipe, each with its own result pipe."""
 
@@ -163,6 +167,8 @@ class _Workers:
                     while pipe.poll():
                         self._take(pipe)
                 if number not in self.done:
+                    if cancel is not None and cancel.is_set():
+                        return None  # a signal to the whole process group: the workers ended with it
                     codes = ", ".join(str(process.exitcode) for process in self.processes if process.exitcode is not None)
                     raise RuntimeError(f"a worker process ended unexpectedly (exit code {codes})")
         ok, result = self.done.pop(number)
@@ -233,7 +239,12 @@ def run_parallel(
                 if stop.is_set():
                     return
                 task = [unit if isinstance(unit, Lines) else (unit.source, unit.text, unit.payload, unit.problem) for unit in chunk]
-                pool.send(number, task)
+                try:
+                    pool.send(number, task)
+                except OSError:  # no worker left to read it
+                    if not stop.is_set():
+                        failures.append(_WorkersGone("the worker processes ended before every record read was converted"))
+                    return
                 sent.put(number)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consuming thread
             if not stop.is_set():
@@ -262,5 +273,5 @@ def run_parallel(
         stop.set()
         pool.close(finished=finished)
         feeder.join(PATIENCE if finished else 0.5)
-    if failures:
-        raise failures[0]
+    if failures and not (isinstance(failures[0], _WorkersGone) and cancel is not None and cancel.is_set()):
+        raise failures[0]  # workers ended by the signal that stopped the run are no failure
