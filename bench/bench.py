@@ -339,7 +339,8 @@ def stage_translate(path: str, limit: int | None, to: str, pair: str | None) -> 
 
 def stage_stream(path: str, limit: int | None, to: str, pair: str | None) -> dict[str, Any]:
     """The stream: the project reads the file itself, as the CLI does (`read_records(lazy=True)`:
-    blocks of lines, each parsed and converted phase by phase); the outputs are serialised here."""
+    blocks of lines, each line parsed, checked and converted before the next); the outputs are
+    serialised here."""
     import orjson
 
     import translator

@@ -339,7 +339,7 @@ class _Sabotaged(translator.Translator):
         return output
 
 
-def test_a_block_converted_phase_by_phase_gives_what_record_by_record_gives(tmp_path: Path) -> None:
+def test_a_block_of_lines_gives_what_records_read_one_by_one_give(tmp_path: Path) -> None:
     events = [conforming(name, n) for n in range(2) for name in TYPES]
     invalid = conforming("logged_in")
     invalid["metadata"]["user_id"] = "me"
@@ -348,16 +348,16 @@ def test_a_block_converted_phase_by_phase_gives_what_record_by_record_gives(tmp_
     file.write_text("\n".join(texts) + "\n")
     engine = _Sabotaged(full_output_check=True)
     one_by_one = list(convert_stream(read_records([str(file)]), translator=engine))
-    phased = list(convert_stream(read_records([str(file)], lazy=True), translator=engine))  # one block of lines
-    assert phased == one_by_one
-    chunked = convert_stream(read_records([str(file)]), translator=engine, phased=True, chunksize=4)  # records in hand
-    assert list(chunked) == one_by_one
-    reasons = [(r.source.rsplit(":", 1)[1], r.reason) for r in phased if not r.ok]
+    lazy = list(convert_stream(read_records([str(file)], lazy=True), translator=engine))  # one block of lines
+    assert lazy == one_by_one
+    chunked = convert_blocks(read_records([str(file)]), translator=engine, chunksize=4)  # records in hand, 4 a block
+    assert [r for block in chunked for r in block.rejects] == [r for r in one_by_one if not r.ok]
+    reasons = [(r.source.rsplit(":", 1)[1], r.reason) for r in lazy if not r.ok]
     assert reasons == [
         ("2", "invalid-output"), ("3", "internal-error"), ("6", "malformed-json"), ("7", "invalid-input"),
         ("10", "invalid-output"), ("11", "internal-error"), ("15", "unknown-format"),
     ]  # fmt: skip
-    assert sum(r.ok for r in phased) == len(events) - 4
+    assert sum(r.ok for r in lazy) == len(events) - 4
 
 
 def test_long_records_make_small_blocks() -> None:

@@ -475,9 +475,12 @@ def _convert(args: argparse.Namespace, streams: Streams) -> int:
 
 def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str], interruption: Interruption) -> int:
     """The conversion, stopping cleanly when `interruption` says so (see `translator.interrupt`)."""
-    # Several workers decode, parse and serialise the JSON Lines they are handed in blocks:
-    # the main process then only moves bytes, which is what lets more processes go faster.
-    records = read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=args.workers != 1)
+    # JSON Lines are read in blocks of lines, decoded and parsed where they are converted: with
+    # several workers the main process then only moves bytes, which is what lets more processes
+    # go faster. Stdin on one process is read record by record: a slow pipe's records convert as
+    # they come, not once a block has filled.
+    lazy = args.workers != 1 or "-" not in args.paths
+    records = read_records(args.paths, cancellable_stdin(streams.stdin, interruption.event), skip=written, lazy=lazy)
     converter = Converter(_convert_options(args), workers=args.workers)
     blocks = converter.blocks(records, cancel=interruption.event)
     report = Report()
@@ -486,7 +489,7 @@ def _convert_until(args: argparse.Namespace, streams: Streams, written: list[str
     try:
         with output, _rejects_to(args.rejects, streams.stdout, streams.stderr) as rejects:
             for block in report.track(blocks):
-                output.write_lines(block.encoded)
+                output.write_lines(block.encoded, block.converted.total())
                 for result in block.rejects:
                     rejects.write(result.source, result.reason or "?", result.problems, result.text)
                 progress.show(report)

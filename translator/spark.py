@@ -3,7 +3,7 @@
 Each partition runs a `Converter` over its rows, so Spark gives exactly what the CLI gives:
 one result per event, converted or rejected with a reason slug and the problems (see
 `translator.batch` for the reasons), and converts as the CLI does, a block of rows at a time,
-phase by phase. Compiling the mappings takes a fraction of a second, so the `Translator` is built
+each row checked, converted and checked before the next. Compiling the mappings takes a fraction of a second, so the `Translator` is built
 once per Python worker process and reused by every partition it runs (Spark reuses Python
 workers by default, ``spark.python.worker.reuse``).
 
@@ -267,7 +267,7 @@ def _convert(options: ConvertOptions, rows: Iterator[tuple[str | None, Any]], pa
         for n, (source, value) in enumerate(itertools.chain([first], rows), start=1)
         for record in _records(value, source if source is not None else f"part-{partition}:{n}")
     )
-    yield from Converter(options, translator=_translator(options)).stream(records, phased=True)
+    yield from Converter(options, translator=_translator(options)).stream(records)
 
 
 def _records(value: Any, source: str) -> Iterator[Record]:

@@ -43,7 +43,6 @@ def convert_stream(
     translator: Translator | None = None,
     workers: int = 1,
     chunksize: int = CHUNKSIZE,
-    phased: bool = False,
     options: ConvertOptions,
 ) -> Iterator[ConvertResult]:
     """One `ConvertResult` per record in `items` (after unwrapping), in input order.
@@ -57,16 +56,16 @@ def convert_stream(
     `iss` of signed payloads; None: any) and `max_token_bytes` go to the `JwksVerifier`. `strict`
     rejects Canvas event types and fields no schema knows (reasons ``unknown-event``,
     ``unknown-field``), which otherwise convert with a warning. `canvas_host` names the Canvas
-    instance of system-generated events that carry no host (see `Translator`). In one process, payloads
-    given one by one are converted one by one, so a live stream never waits for a block to fill;
-    `phased` converts them `chunksize` at a time, phase by phase, as `convert_blocks` does: faster
-    for records already in hand (a Spark partition). `full_output_check` checks every whole output
+    instance of system-generated events that carry no host (see `Translator`). In one process, each
+    record's result is yielded as soon as it is converted (checked, converted, checked), before the
+    next is read: a live stream never waits for a block to fill, and a caller serialising the
+    output finds it still in the CPU's caches. `full_output_check` checks every whole output
     even where the mapping is proven to conform (`Translator`). `mapping_budget` is the time, in
     seconds, an event's mapping expressions may run (0 or None: no limit); past it the record is
     rejected with reason ``mapping-timeout``. Every option of `ConvertOptions` is a keyword
     parameter here, with its name and default (`with_options`).
     """
-    return Converter(options, translator=translator, workers=workers, chunksize=chunksize).stream(items, phased=phased)
+    return Converter(options, translator=translator, workers=workers, chunksize=chunksize).stream(items)
 
 
 @with_options
@@ -108,12 +107,11 @@ class Converter:
             raise TranslatorError("pass strict to the Translator or to the conversion, not both differently")
         self.phases = Phases(options, translator)  # a bad mapping or JWKS fails now
 
-    def stream(self, items: Iterable[Record | Lines | Any], *, phased: bool = False) -> Iterator[ConvertResult]:
+    def stream(self, items: Iterable[Record | Lines | Any]) -> Iterator[ConvertResult]:
         """One `ConvertResult` per record in `items`, in input order (see `convert_stream`)."""
         read = as_units(items)
         if self.workers == 1:
-            groups = chunks(read, self.chunksize) if phased else ([unit] for unit in read)
-            return (result for group in groups for result in self.phases.convert(group))
+            return self.phases.results(read)
         done = run_parallel(read, self.phases, self.options, self.workers, self.chunksize, results_in_worker)
         return (ConvertResult(*fields) for chunk in done for fields in chunk)
 

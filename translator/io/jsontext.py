@@ -56,9 +56,14 @@ def loads(text: str) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return STRICT.decode(text)
-    if _LONG_DIGITS in text.encode("utf-8", "surrogatepass").translate(_DIGITS_TO_ZERO):
+    if long_digits(text.encode("utf-8", "surrogatepass")):
         return STRICT.decode(text)
     return value
+
+
+def long_digits(data: bytes) -> bool:
+    """Whether `data` holds a run of 19 digits or more: maybe an integer orjson does not read exactly."""
+    return _LONG_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
 def compact(value: Any) -> bytes:
@@ -68,6 +73,15 @@ def compact(value: Any) -> bytes:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
+def json_line(value: Any) -> bytes:
+    """`compact(value)` and a newline: one JSON Lines line, made by orjson in one go (no copy to
+    append the newline)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return compact(value) + b"\n"
 
 
 def readable(value: Any) -> str:

@@ -32,6 +32,7 @@ errors (a missing file) are raised as `OSError`.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import gzip
 import io
@@ -45,8 +46,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal, cast, overload
 
+import orjson
+
 from ..errors import Problem
-from .jsontext import LENIENT, STRICT, NotJsonNumber, loads, readable
+from .jsontext import LENIENT, STRICT, NotJsonNumber, loads, long_digits, readable
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
@@ -85,8 +88,14 @@ class Lines:
     lines: list[bytes]
 
     def records(self) -> Iterator[Record]:
-        for offset, line in enumerate(self.lines):
-            yield from _line_records(self.name, self.first + offset, line)
+        name, number = self.name, self.first
+        for line in self.lines:
+            record = _object_line(name, number, line)
+            if record is not None:
+                yield record
+            else:
+                yield from _line_records(name, number, line)
+            number += 1
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -151,7 +160,7 @@ def _read_file(path: str, lazy: bool) -> Iterator[Record | Lines]:
 
 def _read_stream(raw: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Lines]:
     stream = _Guarded(_decompressed(raw))
-    yield from _records(stream, name, lazy)  # type: ignore[arg-type]
+    yield from _records(stream, name, lazy)
     if stream.error is not None:
         message = f"the gzip data is corrupt or cut short after line {stream.lines}: {stream.error}"
         yield Record(f"{name}:{stream.lines + 1}", "", problem=Problem("", message, "undecodable"))
@@ -173,6 +182,19 @@ class _Guarded:
                 yield line
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             self.error = exc
+
+    def take(self, count: int) -> list[bytes]:
+        """Up to `count` more lines, fewer at the end of the stream or where it goes bad: read in
+        one C loop, not a line at a time through `__iter__` (what the lazy reader's blocks cost)."""
+        lines: list[bytes] = []
+        if self.error is not None:
+            return lines
+        try:
+            lines.extend(itertools.islice(self.stream, count))  # the lines before an error stay in `lines`
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            self.error = exc
+        self.lines += len(lines)
+        return lines
 
     def read(self, size: int) -> bytes:
         if self.error is not None:
@@ -196,7 +218,7 @@ def _decompressed(raw: IO[bytes]) -> IO[bytes]:
 # -- deciding between JSON Lines and a document ---------------------------------------------
 
 
-def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Lines]:
+def _records(stream: _Guarded, name: str, lazy: bool) -> Iterator[Record | Lines]:
     lines = enumerate(stream, start=1)
     consumed: list[tuple[int, bytes]] = []  # every line read before deciding, blank ones too
     first = _next_content_line(lines, consumed)
@@ -225,21 +247,26 @@ def _records(stream: IO[bytes], name: str, lazy: bool) -> Iterator[Record | Line
         return
     if lazy:
         yield Lines(name, consumed[0][0], [line for _, line in consumed])
-        block: list[bytes] = []
-        start = size = 0
-        for number, line in lines:
-            if not block:
-                start = number
-            block.append(line)
-            size += len(line)
-            if len(block) == LINES_PER_BLOCK or size >= BLOCK_BYTES:
-                yield Lines(name, start, block)
-                block, size = [], 0
-        if block:
-            yield Lines(name, start, block)
+        yield from _blocks(stream, name, consumed[-1][0] + 1)
         return
     for number, line in itertools.chain(consumed, lines):
-        yield from _line_records(name, number, line)
+        record = _object_line(name, number, line)
+        if record is not None:
+            yield record
+        else:
+            yield from _line_records(name, number, line)
+
+
+def _blocks(stream: _Guarded, name: str, number: int) -> Iterator[Lines]:
+    """The rest of a JSON Lines stream, from line `number` on, in `Lines` of `LINES_PER_BLOCK`
+    lines, or fewer: a block ends at the line that reaches `BLOCK_BYTES`."""
+    pending: list[bytes] = []  # lines read past the end of the last block
+    while lines := pending + stream.take(LINES_PER_BLOCK - len(pending)):
+        ends = list(itertools.accumulate(map(len, lines)))
+        cut = bisect.bisect_left(ends, BLOCK_BYTES) + 1  # past the end when no line reaches it
+        lines, pending = lines[:cut], lines[cut:]
+        yield Lines(name, number, lines)
+        number += len(lines)
 
 
 def _next_content_line(lines: Iterator[tuple[int, bytes]], consumed: list[tuple[int, bytes]]) -> tuple[int, bytes] | None:
@@ -288,6 +315,22 @@ def _concatenated(text: str) -> bool:
 
 
 # -- JSON Lines -----------------------------------------------------------------------------
+
+
+def _object_line(name: str, number: int, line: bytes) -> Record | None:
+    """The record of a line holding one JSON object, the commonest line, read straight from its
+    bytes; None for any other line, or one that orjson alone cannot read exactly (`_line_records`
+    reads it): the same record `_line_records` makes, in about half the time."""
+    if line[:1] != b"{":  # no BOM, no leading space, not an array or JWS
+        return None
+    try:
+        text = line.decode("utf-8")
+        value = orjson.loads(line)
+    except (UnicodeDecodeError, orjson.JSONDecodeError):
+        return None
+    if long_digits(line):  # an integer beyond 64 bits, maybe: see `jsontext.loads`
+        return None
+    return Record(f"{name}:{number}", text.rstrip("\r\n"), value)
 
 
 def _line_records(name: str, number: int, line: bytes) -> Iterator[Record]:

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from ..errors import Problem
-from .jsontext import compact
+from .jsontext import json_line
 
 
 class JsonWriter:
@@ -40,12 +40,14 @@ class JsonWriter:
             )
         self._text = isinstance(self._sink, io.TextIOBase)
 
-    def write_lines(self, data: bytes) -> None:
+    def write_lines(self, data: bytes, count: int | None = None) -> None:
         """Write values already serialised (by worker processes) as compact UTF-8 JSON, one per
-        line, each line ending in a newline: one write for any number of values."""
+        line, each line ending in a newline: one write for any number of values. `count`, the
+        number of values, spares counting them when the caller knows it."""
         if not data:
             return
-        count = data.count(b"\n")  # compact JSON has no raw newline: one per value
+        if count is None:
+            count = data.count(b"\n")  # compact JSON has no raw newline: one per value
         if self.array:  # "[\n" before the first value, ",\n" between values
             data = (b"[\n" if self.count == 0 else b",\n") + data[:-1].replace(b"\n", b",\n")
         if self._text:
@@ -55,7 +57,7 @@ class JsonWriter:
         self.count += count
 
     def write(self, value: Any) -> None:
-        self.write_lines(compact(value) + b"\n")
+        self.write_lines(json_line(value))
 
     def close(self) -> None:
         if self.array:
