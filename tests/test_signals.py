@@ -169,6 +169,47 @@ def test_sigterm_while_converting_a_file(tmp_path: Path, inputs: tuple[Path, int
     assert code in (143, 1), err  # 1: it had finished before the signal came
 
 
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()  # a zombie has ended
+    except OSError:
+        return False
+
+
+def test_workers_end_when_the_calling_process_is_killed(tmp_path: Path) -> None:
+    """SIGKILL leaves no handler to stop the workers: they end on their own, as the task pipe closes."""
+    process = start("--workers", "2", "-", "-o", str(tmp_path / "out.jsonl"), stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    wait_for_handler(process)
+    process.stdin.write(LINE.encode() + b"\n")  # workers started, waiting for more on a pipe that stays open
+    process.stdin.flush()
+    deadline = time.monotonic() + 60
+    while len(workers := children_of(process.pid)) < 2:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    deadline = time.monotonic() + 20
+    try:
+        while alive := [pid for pid in workers if running(pid)]:
+            assert time.monotonic() < deadline, f"workers {alive} outlived the killed calling process"
+            time.sleep(0.05)
+    finally:
+        process.stdin.close()
+        for pid in workers:  # none left when it passes
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def test_ctrl_c_to_the_process_group_stops_workers_without_tracebacks(tmp_path: Path) -> None:
     lines = mixed_lines()
     out, rejects = tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"

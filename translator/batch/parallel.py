@@ -52,9 +52,12 @@ def _start_worker(options: ConvertOptions) -> None:
     gc.freeze()  # the compiled mappings and schemas live as long as the worker: never scan them
 
 
-def _serve(tasks: Connection, taking: Any, results: Connection, options: ConvertOptions, work: Work) -> None:
+def _serve(tasks: Connection, taking: Any, results: Connection, options: ConvertOptions, work: Work, sending: Connection) -> None:
     """A worker: numbered chunks in (from the pipe every worker reads, one at a time: `taking`),
-    `work`'s results out on its own pipe, until told to stop."""
+    `work`'s results out on its own pipe, until told to stop. `sending`, the calling process's end
+    of the task pipe, is closed here at once: held by a worker, it would keep the pipe open after
+    the calling process died (even by SIGKILL), and the worker would wait on it for ever."""
+    sending.close()
     _start_worker(options)
     while True:
         try:
@@ -138,7 +141,7 @@ class _Workers:
         try:
             for _ in range(count):
                 results, their_results = _pipe(context)
-                process = context.Process(target=_serve, args=(their_tasks, taking, their_results, options, work), daemon=True)
+                process = context.Process(target=_serve, args=(their_tasks, taking, their_results, options, work, self.tasks), daemon=True)
                 process.start()
                 their_results.close()
                 self.results.append(results)
