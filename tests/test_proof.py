@@ -22,7 +22,7 @@ from corpus import canvas_examples, leaves
 from support import satisfies, variants
 from translator.errors import TranslatorError
 from translator.io.jsontext import compact
-from translator.formats.canvas import canvas_event_names, input_schemas
+from translator.formats.canvas import _about_event_name, canvas_event_names, input_schemas
 from translator.mapping.converters import Scope, converter
 from translator.mapping.proof import Facts, converter_facts, prove_forward
 from translator.schema_store import schema_store
@@ -59,6 +59,21 @@ def test_every_shipped_event_type_is_proven_and_asset_accessed_needs_no_check_at
     found = proofs()
     assert [name for name, proof in found.items() if not proof.proven] == []
     assert found["asset_accessed"].checks == {}
+
+
+@pytest.mark.parametrize(
+    ("condition", "decided"),
+    [
+        ({"required": ["event_name"], "properties": {"event_name": {"enum": ["logged_in"]}}}, True),
+        ({"properties": {"event_name": {"const": "x"}}, "description": "d"}, True),
+        ({"required": ["job_id"]}, False),  # decided by the event, not its type: neither branch always applies
+        ({"properties": {"event_name": {"const": "x"}, "user_id": {"type": "null"}}}, False),
+        ({"not": {"required": ["event_name"]}}, False),
+        (None, False),
+    ],
+)
+def test_only_metadata_rules_on_the_event_name_alone_are_taken_as_the_types(condition: Any, decided: bool) -> None:
+    assert _about_event_name(condition) is decided
 
 
 def test_a_session_event_is_proven_by_the_metadata_rule_that_requires_its_user() -> None:

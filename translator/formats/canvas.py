@@ -120,17 +120,25 @@ def strictly(problems: list[Problem]) -> list[Problem]:
 
 @cache
 def _metadata_rules(event_name: str) -> tuple[tuple[str, dict[str, Any]], ...]:
-    """The metadata schema's `if`/`then`/`else` branches that apply to `event_name` events, as
-    (location, schema)."""
+    """The metadata schema's `if`/`then`/`else` branches that apply to every `event_name` event,
+    as (location, schema): those of a rule whose `if` reads the event name alone (any other `if`
+    is decided by the event, not its type)."""
     store = schema_store()
     found = []
     for index, rule in enumerate(store.registry.contents(METADATA_ID).get("allOf", ())):
-        if "if" in rule:
+        if _about_event_name(rule.get("if")):
             holds = not store.compiled(f"{METADATA_ID}#/allOf/{index}/if", rule["if"]).problems({"event_name": event_name})
             branch = "then" if holds else "else"
             if branch in rule:
                 found.append((f"{METADATA_ID}#/allOf/{index}/{branch}", rule[branch]))
     return tuple(found)
+
+
+def _about_event_name(condition: Any) -> bool:
+    return (
+        isinstance(condition, dict) and set(condition) <= {"required", "properties", "description"}
+        and set(condition.get("required", ())) <= {"event_name"} and set(condition.get("properties", {})) <= {"event_name"}
+    )  # fmt: skip
 
 
 def input_schemas(event_name: str) -> dict[str, list[str]]:
