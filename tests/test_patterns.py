@@ -159,8 +159,4 @@ def test_answers_on_random_patterns_hold_on_every_short_string(first: str, secon
         assert mine <= theirs
     if disjoint(f"^{first}$", f"^{second}$"):
         assert not mine & theirs
-    if not mine <= theirs:  # a counterexample exists: inclusion is never claimed
-        assert not implies(f"^{first}$", f"^{second}$")
-    if mine & theirs:
-        assert not disjoint(f"^{first}$", f"^{second}$")
 

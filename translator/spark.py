@@ -3,9 +3,9 @@
 Each partition runs a `Converter` over its rows, so Spark gives exactly what the CLI gives:
 one result per event, converted or rejected with a reason slug and the problems (see
 `translator.batch` for the reasons), and converts as the CLI does, a block of rows at a time,
-each row checked, converted and checked before the next. Compiling the mappings takes a fraction of a second, so the `Translator` is built
-once per Python worker process and reused by every partition it runs (Spark reuses Python
-workers by default, ``spark.python.worker.reuse``).
+each row checked, converted and checked before the next. Compiling the mappings takes a fraction
+of a second, so the `Translator` is built once per Python worker process and reused by every
+partition it runs (Spark reuses Python workers by default, ``spark.python.worker.reuse``).
 
 A row (or RDD element) is one record: JSON text (``str``, or UTF-8 ``bytes``), a compact JWS, or
 an already parsed payload. Every row yields at least one result, so nothing is lost:

@@ -523,10 +523,8 @@ class _Generator:
         raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
 
     def _fixed(self, node: j.Node) -> Any:
-        """The constant `node` is when `vars` is the constant `variables` (`vars_value`), as plain
-        dicts and lists; else `NOT_FIXED`."""
-        found = vars_value(node, self.variables) if self.variables is not None else NOT_FIXED
-        return found if found is NOT_FIXED else _plain(found)
+        """The constant `node` is when `vars` is the constant `variables` (`vars_value`), else `NOT_FIXED`."""
+        return vars_value(node, self.variables) if self.variables is not None else NOT_FIXED
 
     def _name(self, name: str, probe: bool) -> str:
         constants = {"true": "True", "True": "True", "false": "False", "False": "False", "none": "None", "None": "None"}
@@ -573,7 +571,7 @@ class _Generator:
             if attr == "get" and not node.kwargs and 1 <= len(node.args) <= 2:
                 # `x.get('key'[, default])`, the commonest call in the mappings, without the general path;
                 # on a table of `vars` (a dict without a key `get`), the method itself.
-                if type(table := self._fixed(node.node.node)) is dict and "get" not in table:
+                if isinstance(table := self._fixed(node.node.node), dict) and "get" not in table:
                     return f"{target}.get({arguments})"
                 return f"({temp}.get({arguments}) if ({temp} := {target}).__class__ is dict and 'get' not in {temp} else _x_attribute({temp}, 'get')({arguments}))"
             return f"_x_attribute({target}, {attr!r})({arguments})"

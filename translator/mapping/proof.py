@@ -59,6 +59,11 @@ _URN_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_/]*")
 # A URN kind, maybe followed by segments (`quizzes:quiz`): urn:instructure:canvas:<this>:<id> is a Canvas URN.
 _KIND_PATTERN = "^[A-Za-z][A-Za-z0-9_/]*(:[A-Za-z0-9_/]+)*$"
 _KIND = re.compile(_KIND_PATTERN[1:-1])
+
+
+def _is_kind(value: Any) -> bool:
+    return isinstance(value, str) and _KIND.fullmatch(value) is not None
+
 _SEGMENT = re.compile(r"[^\s:]+")  # a URN segment: no whitespace, no colon, not empty
 _CANVAS_URN = re.compile(r"urn:instructure:canvas:[A-Za-z][A-Za-z0-9_/]*(:[^\s:]+)+")
 # A pattern of one character class over letters, digits, `_` and `-`, repeated at least once:
@@ -376,12 +381,10 @@ class Prover:
         (`vars.kinds.get(body.asset_type, body.asset_type)`), or an input whose pattern says so."""
         values = self.values(tree)
         if values is not None:
-            return all(isinstance(v, str) and _KIND.fullmatch(v) is not None for v in values)
+            return all(map(_is_kind, values))
         if isinstance(tree, j.Call) and isinstance(tree.node, j.Getattr) and tree.node.attr == "get" and len(tree.args) == 2 and not tree.kwargs:
             table = self._table(tree.node.node)
-            return isinstance(table, dict) and self._kinds(j.List([j.Const(v) for v in table.values()])) and self._kinds(tree.args[1])
-        if isinstance(tree, j.List):
-            return all(self._kinds(item) for item in tree.items)
+            return isinstance(table, dict) and all(map(_is_kind, table.values())) and self._kinds(tree.args[1])
         facts = self._argument_facts(tree)
         return facts is not None and facts.types == frozenset({"string"}) and any(implies(p, _KIND_PATTERN) for p in facts.patterns)
 
