@@ -78,7 +78,7 @@ def test_a_reverse_rule_runs_as_generated_code(tmp_path: Path) -> None:
     )  # fmt: skip
     custom = translator.Translator(mapping_dirs=[tmp_path])
     mapping = custom.mapping_for("x_created")
-    assert mapping is not None and len(mapping.reverse_compiled) == 1
+    assert mapping is not None and len(mapping.reverse_rules) == 1
     event = {"type": "Event", "action": "Created", "object": {"id": "7", "type": "Entity", "name": "NAME"}}
     assert mapping.restore(event, Scope())["body"] == {"id": "7", "name": "name"}
     with pytest.raises(MappingRuntimeError, match="event.object.name | lower") as caught:

@@ -16,13 +16,17 @@ from .expressions import ERRORS, MAX_TEXT, RUNTIME, ExpressionTimeout, failure
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
 
 Built = Callable[[dict[str, Any], Scope], Any]
+RulesRestorer = Callable[[dict[str, Any], Scope, dict[str, Any], tuple[Pointer, ...], dict[Pointer, list[str]]], None]
 # The variables every build has (CompiledMapping.build), held in locals the expressions use directly.
 BOUND = {"metadata": "_metadata", "body": "_body", "host": "_host", "shard": "_shard"}
+# The variables every `$reverse` rule has (`generate_rules`), likewise.
+REVERSE_BOUND = {"event": "_event", "ids": "_ids", "shard": "_shard"}
 
 
 class _Writer:
-    def __init__(self, variables: dict[str, Any] | None) -> None:
+    def __init__(self, variables: dict[str, Any] | None, bound: dict[str, str] = BOUND) -> None:
         self.variables = variables
+        self.bound = bound
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             **RUNTIME, "OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "EXPRESSION_ERRORS": ERRORS,
@@ -86,7 +90,7 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
     elif isinstance(node, Expr):
         me, where = writer.constant(node, "n"), writer.constant(at, "p")
         if writer.variables is not None:
-            python, names = node.expression.specialised(BOUND, writer.variables)
+            python, names = node.expression.specialised(writer.bound, writer.variables)
         else:
             python, names = node.expression.python, node.expression.names
         writer.constants.update(names)
@@ -197,6 +201,37 @@ def generate(template: Node, name: str = "build", variables: dict[str, Any] | No
         writer.emit(1, f"if not isinstance({local}, dict): {local} = {{}}")
     writer.lines += body
     writer.emit(1, "return result")
+    namespace = dict(writer.constants)
+    exec(compile("\n".join(writer.lines), f"<mapping {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace[name]  # type: ignore[no-any-return]
+
+
+def generate_rules(
+    rules: tuple[tuple[tuple[str, ...], Expr], ...], name: str, variables: dict[str, Any], helpers: dict[str, Callable[..., Any]]
+) -> RulesRestorer:
+    """One function `(event, scope, restored, iris, unreadable)` running a mapping's `$reverse`
+    rules in order, as `generate` runs a template: each value written at its target unless the
+    rule gives nothing, `event`, `ids` and `shard` in locals and `vars` (`variables`) constant.
+    `helpers` gives `_set(restored, target, value)` and `_unreadable(iris, unreadable, target,
+    text)`, restore's own (a rule that reads nothing from an entity given as an IRI is noted)."""
+    writer = _Writer(variables, REVERSE_BOUND)
+    writer.constants.update(helpers)
+    for n, (target, rule) in enumerate(rules):
+        writer.emit(1, f"# {'.'.join(target)}")
+        _node(writer, 1, rule, "value", ())
+        where, text = writer.constant(target, "target"), writer.constant(rule.text, "text")
+        # restore starts from an object at metadata and body, and `_set` puts only an object there
+        direct = len(target) == 2 and target[0] in ("metadata", "body")
+        done = f"restored[{target[0]!r}][{target[1]!r}] = value" if direct else f"_set(restored, {where}, value)"
+        writer.emit(1, f"if value is not OMIT: {done}")
+        writer.emit(1, f"elif iris: _unreadable(iris, unreadable, {where}, {text})")
+    body = writer.lines
+    writer.lines = []
+    writer.emit(0, f"def {name}(event, scope, restored, iris, unreadable):")
+    writer.emit(1, "_event, _ids, _shard = event, scope.ids, scope.shard")
+    writer.emit(1, f"v = {{'event': event, 'ids': _ids, 'shard': _shard, 'vars': {writer.constant(variables, 'vars')}}}  # the helpers' view of the variables")
+    writer.lines += body
+    writer.emit(1, "return None")
     namespace = dict(writer.constants)
     exec(compile("\n".join(writer.lines), f"<mapping {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
     return namespace[name]  # type: ignore[no-any-return]

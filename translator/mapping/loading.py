@@ -20,11 +20,11 @@ from ..formats.canvas import required_fields
 from ..resources import data_dir
 from ..pointer import pointer as pointer_text
 from ..schema_store import schema_id, schema_store
-from .codegen import Built, generate
+from .codegen import Built, RulesRestorer, generate
 from .compiler import DIRECTIVES, CompileState, compile_node
 from .converters import Scope
 from .nodes import OMIT, Const, Copy, Expr, Obj, Pointer, walk
-from .restore import CopiesRestorer, copies_code, iri_test_code, restorable_code, restore
+from .restore import CopiesRestorer, copies_code, iri_test_code, restorable_code, restore, rules_code
 from .yaml_lines import LineDict, line_of, load_yaml
 
 # Caliper's documented property order, so people can read the output; a mapping's own order is
@@ -71,12 +71,12 @@ class CompiledMapping:
     vars: dict[str, Any]
     style: tuple[tuple[tuple[str, ...], str], ...] = ()
     compiled: Built = field(init=False, repr=False, compare=False)
-    reverse_compiled: tuple[Built, ...] = field(init=False, repr=False, compare=False)
+    restore_rules: RulesRestorer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         name = re.sub(r"\W", "_", self.canvas_event)
         object.__setattr__(self, "compiled", generate(self.template, "build_" + name, self.vars))
-        object.__setattr__(self, "reverse_compiled", tuple(generate(rule, f"reverse_{name}_{n}") for n, (_, rule) in enumerate(self.reverse_rules)))
+        object.__setattr__(self, "restore_rules", rules_code(self, "reverse_" + name))
 
     @property
     def caliper_type(self) -> str | None:

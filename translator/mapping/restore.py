@@ -12,6 +12,7 @@ from .. import ids
 from ..errors import Problem
 from ..formats.canvas import field_problems, field_validity
 from ..pointer import pointer as pointer_text
+from .codegen import RulesRestorer, generate_rules
 from .converters import Scope, inline_inverse, unchanged
 from .nodes import OMIT, Copy, MappingRuntimeError, Pointer, lookup
 
@@ -28,15 +29,7 @@ def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, probl
     unreadable: dict[Pointer, list[str]] = {}
     restored: dict[str, Any] = {"metadata": {}, "body": {}}
     mapping.restore_copies(event, scope, restored, iris, unreadable)
-    variables = {"event": event, "ids": scope.ids, "shard": scope.shard, "vars": mapping.vars}
-    for (target, rule), compiled in zip(mapping.reverse_rules, mapping.reverse_compiled, strict=True):
-        value = compiled(variables, scope)
-        if value is not OMIT:
-            _set(restored, target, value)
-        elif iris:
-            slot = next((s for s in iris if f"event.{'.'.join(s)}." in rule.text), None)
-            if slot is not None and ".".join(target) not in unreadable.setdefault(slot, []):
-                unreadable[slot].append(".".join(target))
+    mapping.restore_rules(event, scope, restored, iris, unreadable)
     for target, style in mapping.style:
         value = lookup(restored, target)
         if value is not OMIT:
@@ -230,6 +223,19 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
     lines.append("    return None")
     exec(compile("\n".join(lines), f"<restore {name}>", "exec"), constants)  # noqa: S102 - our own generated code
     return constants[name]  # type: ignore[no-any-return]
+
+
+def rules_code(mapping: CompiledMapping, name: str) -> RulesRestorer:
+    """The mapping's `$reverse` rules, in order, as one generated function (codegen.generate_rules)."""
+    helpers = {"_set": _set, "_unreadable": _rule_unreadable}
+    return generate_rules(mapping.reverse_rules, name, mapping.vars, helpers)
+
+
+def _rule_unreadable(iris: tuple[Pointer, ...], unreadable: dict[Pointer, list[str]], target: tuple[str, ...], text: str) -> None:
+    """A rule that gave nothing and reads an entity given as an IRI: its field is noted under that entity."""
+    slot = next((s for s in iris if f"event.{'.'.join(s)}." in text), None)
+    if slot is not None and ".".join(target) not in unreadable.setdefault(slot, []):
+        unreadable[slot].append(".".join(target))
 
 
 def _note_unreadable(iris: tuple[Pointer, ...], unreadable: dict[Pointer, list[str]], at: Pointer, copy: Copy) -> None:
