@@ -30,8 +30,10 @@ try:  # the fast verdict is optional: without it every check takes the detailed 
 except ImportError:  # pragma: no cover - jsonschema-rs is a dependency; this guards odd platforms
     _rs = None
 from .resources import data_dir
+from .schema_verdict import verdict_form
 
 SCHEMA_BASE = "https://canvas-caliper-translator.dev/schemas/"
+AS_WRITTEN = "https://canvas-caliper-translator.dev/as-written/schemas/"  # the shipped schemas as written, for jsonschema-rs
 
 
 def _property_is_declared(schema: dict[str, Any], key: str) -> bool:
@@ -195,7 +197,7 @@ class SchemaStore:
         found = self._compiled.get(key)
         if found is None:
             schema = schema if schema is not None else self._schema(key)
-            found = self._compiled[key] = Compiled(_Validator(schema, registry=self.registry), self._fast(schema))
+            found = self._compiled[key] = Compiled(_Validator(schema, registry=self.registry), self._fast(self._as_written(schema)))
         return found
 
     def fast(self, key: str, schema: dict[str, Any] | None = None) -> Any:
@@ -205,15 +207,30 @@ class SchemaStore:
         if found is not None:
             return found.fast
         if key not in self._fast_only:
-            self._fast_only[key] = self._fast(schema if schema is not None else self._schema(key))
+            self._fast_only[key] = self._fast(schema if schema is not None else self._as_written(self._schema(key)))
         return self._fast_only[key]
 
     def _fast(self, schema: dict[str, Any]) -> Any:
         if _rs is None:
             return None
         if self._fast_registry is None:
-            self._fast_registry = _rs.Registry([(uri, self.registry.contents(uri)) for uri in sorted(self.ids)])
-        return _rs.validator_for(schema, registry=self._fast_registry)
+            # What jsonschema-rs compiles is each schema's verdict form (schema_verdict.py): the same
+            # verdicts, sooner. A place inside a schema is reached in a copy as written, below
+            # AS_WRITTEN (`_as_written`): the verdict form leaves some places out.
+            documents = [(uri, self.registry.contents(uri)) for uri in sorted(self.ids)]
+            self._fast_registry = _rs.Registry(
+                [(uri, verdict_form(document)) for uri, document in documents]
+                + [(AS_WRITTEN + uri.removeprefix(SCHEMA_BASE), {k: v for k, v in document.items() if k != "$id"}) for uri, document in documents]
+            )
+        return _rs.validator_for(verdict_form(schema), registry=self._fast_registry)
+
+    @staticmethod
+    def _as_written(schema: dict[str, Any]) -> dict[str, Any]:
+        """A reference to a place inside a shipped schema (`uri#/pointer`) made to its copy as written."""
+        ref = schema.get("$ref") if len(schema) == 1 else None
+        if isinstance(ref, str) and ref.startswith(SCHEMA_BASE) and "#/" in ref:
+            return {"$ref": AS_WRITTEN + ref.removeprefix(SCHEMA_BASE)}
+        return schema
 
 def problems_of(validator: Any, instance: Any, prefix: str = "") -> list[Problem]:
     """Every problem `validator` finds in `instance`, paths prefixed with the JSON Pointer `prefix`."""
