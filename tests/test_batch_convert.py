@@ -329,6 +329,9 @@ class _Sabotaged(translator.Translator):
     rejects come from every phase of the conversion (made with `full_output_check=True`: a proven
     type's output is only checked where the proof left leaves, and a spoilt output is no mapping's)."""
 
+    def convert_fused(self, payload: Any, to: Any, **options: Any) -> None:
+        return None  # every record through the phases, where the sabotage is
+
     def convert_checked(self, payload: Any, source: str, to: Any, **options: Any) -> dict[str, Any]:
         name = payload["metadata"]["event_name"]
         if name == "asset_accessed":
@@ -403,6 +406,9 @@ class _Stub:
 
     def output_problems(self, payload: Any, output: Any, to: str) -> list[Problem]:
         return self.problems(output, to)  # its outputs come from no mapping: the full check
+
+    def convert_fused(self, payload: Any, to: str, **options: Any) -> None:
+        return None  # no fused path: the phases, where the outcome is
 
     custom_events: frozenset[str] = frozenset()
     strict = False

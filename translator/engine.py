@@ -285,17 +285,38 @@ class Translator:
         return output
 
     def _translate_fused(self, payload: Any, ids: IdStyle) -> dict[str, Any] | None:
-        """`translate` of an Envelope of one event of Canvas's Caliper to Canvas by the fused path
-        (`reverse.py`): the same checks, dispatch and output. None when a check is not passed at
-        once, or anything else goes otherwise (a warning, an error): the full path then decides
-        and says why, as it would have alone."""
+        """`translate` of Canvas's Caliper to Canvas by the fused path (`convert_fused`), for a
+        payload without NaN or infinities (the full path refuses those)."""
+        if not surely_finite(payload) and non_finite(payload) is not None:
+            return None
+        fused = self.convert_fused(payload, "canvas", ids=ids)
+        return fused[0] if fused is not None else None
+
+    def convert_fused(
+        self, payload: Any, to: Target, *, ids: IdStyle = "canvas", send_time: SendTime = "event"
+    ) -> tuple[dict[str, Any], list[Problem]] | None:
+        """`payload` converted by the fused paths (the forward plan; Canvas's Caliper back by
+        `reverse.py`), with the warnings the full checks give it, when every check passes at once:
+        a batch's common record. None otherwise, or on any error: the full path then decides and
+        says why, as it would have alone. For a payload without NaN or infinities (none read as
+        JSON holds one); not for `strict`, whose unknown fields the fast verdicts do not see."""
+        if self.strict or ids not in ("canvas", "global", "local"):
+            return None
         try:
+            if to == "caliper":
+                plan = self.plan_of(payload)
+                if plan is None or plan.input_problems(payload):
+                    return None
+                output = self._envelope(payload, plan.mapping, send_time)
+                return None if plan.output_problems(output) else (output, [])
             found = accepted(payload, self.catalog, self.custom_events)
-            if found is None or not surely_finite(payload) and non_finite(payload) is not None:
+            if found is None:
                 return None
-            remarks: list[Problem] = []
+            remarks: list[Problem] = []  # a field an entity given as an IRI hides: the full path says so
             output = self._to_canvas(found[1], ids, PREFIX, remarks, found[0])
-            return output if not remarks and output_conforms(output) else None
+            name = output["metadata"].get("event_name")
+            known = name in canvas_event_names() or name in self.custom_events  # else the output check warns `unknown-event`
+            return (output, found[2]) if not remarks and known and output_conforms(output) else None
         except Exception:  # noqa: BLE001 - the full path raises it, or what comes first there
             return None
 

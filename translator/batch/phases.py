@@ -71,6 +71,9 @@ class Phases:
                     yield reject(record.source, record.problem.rule, [record.problem], record.text)
                     continue
                 for item in unwrap(record.payload, verifier):
+                    if item.problem is None and (fused := self._fused(record, item, drift)) is not None:
+                        yield fused
+                        continue
                     job = self._accept(record, item, drift)
                     if isinstance(job, _Job):
                         self._convert(job)
@@ -92,6 +95,18 @@ class Phases:
             else:
                 rejects.append(result)
         return Block(b"".join(encoded), converted, rejects, drift)
+
+    def _fused(self, record: Record, item: Item, drift: Drift | None) -> ConvertResult | None:
+        """The commonest record whole, by the translator's fused paths (`convert_fused`): the
+        result the three phases give it. None for any other record: the phases take it."""
+        fused = self.translator.convert_fused(item.payload, self.to, ids=self.ids, send_time=self.send_time)
+        if fused is None:
+            return None
+        output, problems = fused
+        source = record.source + item.suffix
+        if drift is not None:  # the Canvas event met: the input, or the output when converting to Canvas
+            drift.add(output if self.to == "canvas" else item.payload, source, [])
+        return ConvertResult(source, output, problems, event_type=event_type(item.payload))
 
     def _accept(self, record: Record, item: Item, drift: Drift | None) -> ConvertResult | _Job:
         """Phase 1: a reject, or a job whose input conforms."""
