@@ -8,8 +8,10 @@ from __future__ import annotations
 import copy
 import io
 import json
+import math
 import re
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +197,46 @@ def satisfies(event: dict[str, Any], constraints: dict[Pointer, Any]) -> Any:
         elif value is OMIT or (expected is not PRESENT and value != expected):
             return False
     return verdict
+
+
+# -- Caliper forms of the corpus, and their mutations ---------------------------------------------
+
+SEND_TIME = "2024-05-01T10:00:00.000Z"
+
+
+@cache
+def caliper_forms() -> list[Any]:
+    """Our Caliper form of every corpus event that converts, with a fixed sendTime."""
+    import translator
+
+    found = []
+    for example in canvas_examples():
+        try:
+            found.append(translator.translate(example.payload, "caliper", send_time=SEND_TIME))
+        except translator.TranslatorError:
+            continue
+    return found
+
+
+# Values a Caliper field may well take that the fast verdicts must not let through: other
+# types, URNs of other kinds or broken, IRIs given for entities, numbers JSON cannot write.
+AWKWARD = [
+    "", "a b", "x:y/z", "urn:instructure:canvas:user:", "urn:instructure:canvas:course:12", "http://a b", "_:b1",
+    "2020-01-01T00:00:00Z", "123456789012345678901", -5, 1.5, 10**25, True, None, [], {}, math.nan, math.inf,
+]  # fmt: skip
+REMOVED = object()
+
+
+def set_at(payload: Any, pointer: str, value: Any) -> Any:
+    """A copy of `payload` with the value at JSON Pointer `pointer` set to `value` (REMOVED: removed)."""
+    changed = copy.deepcopy(payload)
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    target: Any = changed
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    key: Any = int(parts[-1]) if isinstance(target, list) else parts[-1]
+    if value is REMOVED:
+        del target[key]
+    else:
+        target[key] = value
+    return changed

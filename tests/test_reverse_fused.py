@@ -11,7 +11,6 @@ negative suites, and Caliper mutated at its leaves (awkward values, NaN, removed
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,14 +24,13 @@ import translator
 import translator.engine as engine
 from corpus import CALIPER_SPEC, caliper_examples, canvas_examples, leaves
 from negatives import CANVAS_NEGATIVE, NEGATIVE_CANVAS, NEGATIVE_IMS, broken_canvas_event, caliper_base, mutate
-from support import variants
+from support import AWKWARD, REMOVED, SEND_TIME, caliper_forms, set_at, variants
 from translator.errors import TranslatorError
 from translator.io.jsontext import compact, non_finite, surely_finite
 from translator.reverse import accepted, output_conforms
 from translator.validation import conforms
 
 T = translator.Translator()
-SEND_TIME = "2024-05-01T10:00:00.000Z"
 
 
 @contextmanager
@@ -71,17 +69,7 @@ def assert_same(payload: Any, ids: str = "canvas") -> tuple[Any, ...]:
     return fused
 
 
-def _caliper_forms() -> list[Any]:
-    found = []
-    for example in canvas_examples():
-        try:
-            found.append(T.translate(example.payload, "caliper", send_time=SEND_TIME))
-        except TranslatorError:
-            continue
-    return found
-
-
-CALIPER_FORMS = _caliper_forms()
+CALIPER_FORMS = caliper_forms()
 
 
 def caliper_payloads() -> Iterator[Any]:
@@ -121,29 +109,6 @@ def test_the_stream_gives_the_same_results_both_ways() -> None:
     assert sum(r.ok for r in fused) > 100
 
 
-# Values a Caliper field may well take that the fast verdicts must not let through: other
-# types, URNs of other kinds or broken, IRIs given for entities, numbers JSON cannot write.
-AWKWARD = [
-    "", "a b", "x:y/z", "urn:instructure:canvas:user:", "urn:instructure:canvas:course:12", "http://a b", "_:b1",
-    "2020-01-01T00:00:00Z", "123456789012345678901", -5, 1.5, 10**25, True, None, [], {}, math.nan, math.inf,
-]  # fmt: skip
-REMOVED = object()
-
-
-def _set(payload: Any, pointer: str, value: Any) -> Any:
-    changed = copy.deepcopy(payload)
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-    target: Any = changed
-    for part in parts[:-1]:
-        target = target[int(part)] if isinstance(target, list) else target[part]
-    key: Any = int(parts[-1]) if isinstance(target, list) else parts[-1]
-    if value is REMOVED:
-        del target[key]
-    else:
-        target[key] = value
-    return changed
-
-
 @pytest.mark.parametrize("index", range(0, len(CALIPER_FORMS), 5))
 def test_mutated_caliper_gets_the_same_outcome_both_ways(index: int) -> None:
     """Up to 6 leaves of every fifth Caliper form (spread over it, starting at a different one
@@ -152,7 +117,7 @@ def test_mutated_caliper_gets_the_same_outcome_both_ways(index: int) -> None:
     pointers = list(leaves(payload))
     for pointer in pointers[index % 3 :: max(1, len(pointers) // 6)]:
         for value in [*AWKWARD, REMOVED]:
-            assert_same(_set(payload, pointer, value))
+            assert_same(set_at(payload, pointer, value))
 
 
 def test_caliper_without_what_a_required_field_is_restored_from_gets_the_same_outcome_both_ways() -> None:
@@ -167,7 +132,7 @@ def test_caliper_without_what_a_required_field_is_restored_from_gets_the_same_ou
                 pointer = "/data/0/" + "/".join(map(str, at))
                 if pointer in leaves(payload):
                     for value in (REMOVED, "x y", 7):
-                        checked = assert_same(_set(payload, pointer, value))[2]
+                        checked = assert_same(set_at(payload, pointer, value))[2]
                         if isinstance(checked, list):
                             rules.update(p.rule for p in checked)
     assert "canvas-required" in rules
@@ -177,7 +142,7 @@ def test_caliper_without_what_a_required_field_is_restored_from_gets_the_same_ou
 @given(data=st.data(), value=st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.none(), st.sampled_from(AWKWARD)))
 def test_random_leaf_values_get_the_same_outcome_both_ways(data: st.DataObject, value: Any) -> None:
     payload = data.draw(st.sampled_from(CALIPER_FORMS))
-    assert_same(_set(payload, data.draw(st.sampled_from(sorted(leaves(payload)))), value))
+    assert_same(set_at(payload, data.draw(st.sampled_from(sorted(leaves(payload)))), value))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -190,12 +155,12 @@ def test_shapes_the_fused_path_leaves_to_the_full_one_get_the_same_outcome() -> 
     """Two events in one Envelope, a bare event, an entity given as an IRI (a warning), strict."""
     first, second = CALIPER_FORMS[0], CALIPER_FORMS[1]
     two = {**first, "data": [first["data"][0], second["data"][0]]}
-    iri = _set(first, "/data/0/object", first["data"][0]["object"]["id"])
+    iri = set_at(first, "/data/0/object", first["data"][0]["object"]["id"])
     for payload in (two, first["data"][0], iri):
         assert accepted(payload, T.catalog, T.custom_events) is None
         assert_same(payload)
     strict = translator.Translator(strict=True)
-    unknown = _set(first, "/data/0/object/extensions/com.instructure.canvas/not_documented", 1)  # an error only when strict
+    unknown = set_at(first, "/data/0/object/extensions/com.instructure.canvas/not_documented", 1)  # an error only when strict
     fused = [strict.problems(payload, "caliper") for payload in (first, unknown)]
     with full_path():
         assert fused == [strict.problems(payload, "caliper") for payload in (first, unknown)]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import translator
 from corpus import caliper_examples, canvas_examples, leaves
 from negatives import CANVAS_NEGATIVE, NEGATIVE_CANVAS, broken_canvas_event, caliper_base, mutate
-from test_reverse_fused import AWKWARD, CALIPER_FORMS, REMOVED, _set
+from support import AWKWARD, REMOVED, caliper_forms, set_at
 from translator.batch.phases import Phases
 from translator.io.jsontext import compact
 from translator.options import ConvertOptions
@@ -82,7 +82,7 @@ def _generic_forms() -> list[Any]:
 
 
 def caliper_payloads() -> list[Any]:
-    found = [*CALIPER_FORMS, *_generic_forms(), *(example.payload for example in caliper_examples())]
+    found = [*caliper_forms(), *_generic_forms(), *(example.payload for example in caliper_examples())]
     found += [mutate(caliper_base(base), *ops) for _id, base, ops, _path, _rule in NEGATIVE_CANVAS]
     return found
 
@@ -111,6 +111,6 @@ def test_records_each_side_leaves_alone_pass_through_both_ways() -> None:
 @given(data=st.data(), value=st.one_of(st.sampled_from([*AWKWARD, REMOVED]), st.text(max_size=20), st.integers()))
 def test_events_mutated_at_a_leaf_get_the_same_results_both_ways(data: st.DataObject, value: Any) -> None:
     to = data.draw(st.sampled_from(["caliper", "canvas"]))
-    payload = data.draw(st.sampled_from(canvas_payloads()[:300] if to == "caliper" else CALIPER_FORMS))
-    changed = _set(payload, data.draw(st.sampled_from(sorted(leaves(payload)))), value)
+    payload = data.draw(st.sampled_from(canvas_payloads()[:300] if to == "caliper" else caliper_forms()))
+    changed = set_at(payload, data.draw(st.sampled_from(sorted(leaves(payload)))), value)
     assert_same([payload, changed], to)
