@@ -137,6 +137,8 @@ def default_profile(item: Any) -> CaliperProfile:
 def unsupported_profile(item: dict[str, Any], prefix: str = "") -> Problem | None:
     """A problem when the item's @context names a 1.1 profile extension (not core Caliper 1.1)."""
     context = item.get("@context")
+    if context.__class__ is str and "Profile-extension" not in context:  # the commonest: no extension named
+        return None
     candidates: list[tuple[str, Any]] = []
     if isinstance(context, str):
         candidates.append((f"{prefix}/@context", context))
