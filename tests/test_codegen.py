@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import translator
-from translator.mapping.codegen import generate
+from translator.mapping.codegen import generate, generate_rules
 from translator.mapping.compiler import CompileState, compile_node
 from translator.mapping.converters import Scope
-from translator.mapping.nodes import OMIT, MappingRuntimeError
+from translator.mapping.expressions import ExpressionError, begin_event, compile_expression
+from translator.mapping.nodes import OMIT, Expr, MappingRuntimeError
 from translator.mapping.yaml_lines import load_yaml
 
 METADATA = {"event_name": "x_created", "user_id": "21070000000000001", "root_account_id": "21070000000000001"}
@@ -84,3 +87,52 @@ def test_a_reverse_rule_runs_as_generated_code(tmp_path: Path) -> None:
     with pytest.raises(MappingRuntimeError, match="event.object.name | lower") as caught:
         mapping.restore({**event, "object": {**event["object"], "name": 5}}, Scope())
     assert caught.value.origin.startswith(str(tmp_path / "m.yaml") + ":")
+
+
+# -- $reverse rules read the event's lookups once (hoisted), with the same results and errors ---
+
+HOISTED_RULES = [
+    "event.object.extensions['com.instructure.canvas'].asset_type",
+    "event.object.extensions['com.instructure.canvas'].asset_type if event.object.extensions is defined else 'none'",
+    "event.object.id if event.object.id is string else None",
+    "event.object.get('id')",
+    "event.membership.roles[0] if event.membership is defined and event.membership.roles else None",
+    "event.object.get if event.object is defined else None",
+    "(event.object.name | upper) ~ '-' ~ (event.object.id | string)",
+]
+KEYS = ["object", "extensions", "com.instructure.canvas", "asset_type", "id", "name", "membership", "roles", "get", "keys"]
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "a", "urn:instructure:canvas:user:5", "x y"]))
+EVENTS = st.recursive(LEAVES, lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=4), max_leaves=12)
+
+
+class _Mapping(dict):  # a dict subclass, which the hoisted lookups leave to the expression's own code
+    pass
+
+
+def _outcome(call: Any) -> Any:
+    begin_event(None)
+    try:
+        return ("value", call())
+    except (MappingRuntimeError, ExpressionError) as exc:
+        return ("error", str(exc))
+
+
+@settings(max_examples=400, deadline=None)
+@given(event=st.dictionaries(st.sampled_from(KEYS), EVENTS, max_size=4), subclass=st.booleans())
+def test_hoisted_reverse_rules_give_what_each_expression_gives_alone(event: dict[str, Any], subclass: bool) -> None:
+    """The rules in one generated function (each lookup below `event` read once, at the top) give
+    what each expression gives evaluated alone: its value at its field, or the first one's error."""
+    if subclass and isinstance(event.get("object"), dict):
+        event = {**event, "object": _Mapping(event["object"])}
+    variables = {"event": event, "ids": "canvas", "shard": None, "vars": {}}
+    alone = [_outcome(lambda text=text: compile_expression(text)(variables)) for text in HOISTED_RULES]
+    rules = tuple((("body", f"f{n}"), Expr(text, compile_expression(text), f"rule{n}")) for n, text in enumerate(HOISTED_RULES))
+    restore = generate_rules(rules, "hoisted", {}, {"_set": None, "_unreadable": lambda *args: None})
+    restored: dict[str, Any] = {"metadata": {}, "body": {}}
+    together = _outcome(lambda: restore(event, Scope(), restored, (), {}))
+    failed = next((outcome for outcome in alone if outcome[0] == "error"), None)
+    if failed is None:
+        assert together == ("value", None)
+        assert restored["body"] == {f"f{n}": value for n, (_, value) in enumerate(alone) if value is not None}
+    else:
+        assert together[0] == "error" and failed[1] in together[1]

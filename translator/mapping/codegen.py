@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import ids
 from .converters import Scope
-from .expressions import ERRORS, MAX_TEXT, RUNTIME, ExpressionTimeout, failure
+from .expressions import ERRORS, MAX_TEXT, RUNTIME, ExpressionTimeout, failure, hoisted_lookups
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
 
 Built = Callable[[dict[str, Any], Scope], Any]
@@ -24,9 +24,10 @@ REVERSE_BOUND = {"event": "_event", "ids": "_ids", "shard": "_shard"}
 
 
 class _Writer:
-    def __init__(self, variables: dict[str, Any] | None, bound: dict[str, str] = BOUND) -> None:
+    def __init__(self, variables: dict[str, Any] | None, bound: dict[str, str] = BOUND, hoisted: dict[tuple[str, ...], str] | None = None) -> None:
         self.variables = variables
         self.bound = bound
+        self.hoisted = hoisted  # the expressions' lookups set once at the top (`Expression.specialised`)
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             **RUNTIME, "OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "EXPRESSION_ERRORS": ERRORS,
@@ -90,7 +91,7 @@ def _node(writer: _Writer, indent: int, node: Node, target: str, at: Pointer) ->
     elif isinstance(node, Expr):
         me, where = writer.constant(node, "n"), writer.constant(at, "p")
         if writer.variables is not None:
-            python, names = node.expression.specialised(writer.bound, writer.variables)
+            python, names = node.expression.specialised(writer.bound, writer.variables, writer.hoisted)
         else:
             python, names = node.expression.python, node.expression.names
         writer.constants.update(names)
@@ -214,7 +215,7 @@ def generate_rules(
     rule gives nothing, `event`, `ids` and `shard` in locals and `vars` (`variables`) constant.
     `helpers` gives `_set(restored, target, value)` and `_unreadable(iris, unreadable, target,
     text)`, restore's own (a rule that reads nothing from an entity given as an IRI is noted)."""
-    writer = _Writer(variables, REVERSE_BOUND)
+    writer = _Writer(variables, REVERSE_BOUND, hoisted={})
     writer.constants.update(helpers)
     for n, (target, rule) in enumerate(rules):
         writer.emit(1, f"# {'.'.join(target)}")
@@ -230,6 +231,8 @@ def generate_rules(
     writer.emit(0, f"def {name}(event, scope, restored, iris, unreadable):")
     writer.emit(1, "_event, _ids, _shard = event, scope.ids, scope.shard")
     writer.emit(1, f"v = {{'event': event, 'ids': _ids, 'shard': _shard, 'vars': {writer.constant(variables, 'vars')}}}  # the helpers' view of the variables")
+    for line in hoisted_lookups(writer.hoisted or {}):  # what the rules look up in the event, looked up once
+        writer.emit(1, line)
     writer.lines += body
     writer.emit(1, "return None")
     namespace = dict(writer.constants)

@@ -395,11 +395,16 @@ class Expression:
         self.names = {**RUNTIME, **generator.constants}
         self._function: Callable[[Variables], Any] | None = None  # compiled on first call: most are only inlined
 
-    def specialised(self, bound: dict[str, str], variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def specialised(
+        self, bound: dict[str, str], variables: dict[str, Any], hoisted: dict[tuple[str, ...], str] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         """Source and names for a place where the variables in `bound` are always set, held in
         the locals it names, and `vars` is the constant `variables`: `vars.x` becomes the
-        constant itself and a bound name its local, with the same results and errors."""
-        generator = _Generator(bound, variables)
+        constant itself and a bound name its local, with the same results and errors. With
+        `hoisted`, a lookup of keys below a bound name reads a local the caller sets once, before
+        the expression, to the value plain objects give there (`hoisted_lookups`), and falls back
+        to its own code where they give none; the table gains each lookup's local."""
+        generator = _Generator(bound, variables, hoisted)
         python = generator.source(self.tree)
         return python, {**RUNTIME, **generator.constants}
 
@@ -443,6 +448,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def hoisted_lookups(hoisted: dict[tuple[str, ...], str]) -> list[str]:
+    """Python lines setting each local of a `hoisted` table (parents first): the value plain
+    objects (dicts) give along its keys, else `UNDEFINED`. They only read, so they may run
+    before every expression whatever it reads."""
+    lines = []
+    for chain, local in sorted(hoisted.items(), key=lambda entry: len(entry[0])):
+        parent = chain[0] if len(chain) == 2 else hoisted[chain[:-1]]
+        lines.append(f"{local} = {parent}.get({chain[-1]!r}, _x_UNDEFINED) if {parent}.__class__ is dict else _x_UNDEFINED")
+    return lines
+
+
 def compile_expression(source: str) -> Expression:
     """Compile `source` once (raises `ExpressionError` when it is not in the language)."""
     return Expression(source)
@@ -452,9 +468,12 @@ class _Generator:
     """Python source for a Jinja expression tree. `probe` marks an operand a test looks at: there a
     missing value is `UNDEFINED` instead of an error."""
 
-    def __init__(self, bound: dict[str, str] | None = None, variables: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, bound: dict[str, str] | None = None, variables: dict[str, Any] | None = None, hoisted: dict[tuple[str, ...], str] | None = None
+    ) -> None:
         self.bound = bound or {}  # variable -> the local that always holds it
         self.variables = variables  # the constant `vars`, when known
+        self.hoisted = hoisted  # (bound local, key, ...) -> the local holding that lookup (`Expression.specialised`)
         self.constants: dict[str, Any] = {}
         self._temporaries = itertools.count()
 
@@ -478,13 +497,13 @@ class _Generator:
                 return self.constant(found)  # `vars` is fixed for the mapping
             target, temp, key = self.source(node.node), self.temporary(), repr(node.attr)
             fallback = f"_x_attribute({temp}, {key}, True)" if probe else f"_x_attribute({temp}, {key})"
-            return f"({temp}[{key}] if ({temp} := {target}).__class__ is dict and {key} in {temp} else {fallback})"
+            return self._hoist(node, f"({temp}[{key}] if ({temp} := {target}).__class__ is dict and {key} in {temp} else {fallback})")
         if isinstance(node, j.Getitem):
             target = self.source(node.node)
             if isinstance(node.arg, j.Slice):
                 bounds = (self.source(x) if x is not None else "None" for x in (node.arg.start, node.arg.stop))
                 return f"{target}[{':'.join(bounds)}]"
-            return f"_x_item({target}, {self.source(node.arg)}{', True' if probe else ''})"
+            return self._hoist(node, f"_x_item({target}, {self.source(node.arg)}{', True' if probe else ''})")
         if isinstance(node, j.Test):
             return self._test(node)
         if isinstance(node, (j.And, j.Or)):
@@ -521,6 +540,32 @@ class _Generator:
         if isinstance(node, j.Call):
             return self._call(node)
         raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
+
+    def _hoist(self, node: j.Node, code: str) -> str:
+        """`code`, the lookup `node`, reading its hoisted local first when it has one: a value
+        there is what `code` gives on plain objects; where they give none, `code` decides."""
+        chain = self._chain(node) if self.hoisted is not None else None
+        if chain is None:
+            return code
+        for end in range(2, len(chain) + 1):  # every lookup on the way has its local, set before this one
+            self.hoisted.setdefault(chain[:end], f"_x_e{len(self.hoisted)}")  # type: ignore[union-attr]
+        local = self.hoisted[chain]  # type: ignore[index]
+        return f"({local} if {local} is not _x_UNDEFINED else {code})"
+
+    def _chain(self, node: j.Node) -> tuple[str, ...] | None:
+        """(bound local, key, ...) when `node` looks up string keys below a bound name, else None."""
+        keys: list[str] = []
+        while True:
+            if isinstance(node, j.Getattr):
+                keys.append(node.attr)
+            elif isinstance(node, j.Getitem) and isinstance(node.arg, j.Const) and isinstance(node.arg.value, str):
+                keys.append(node.arg.value)
+            else:
+                break
+            node = node.node
+        if isinstance(node, j.Name) and node.name in self.bound and keys:
+            return (self.bound[node.name], *reversed(keys))
+        return None
 
     def _fixed(self, node: j.Node) -> Any:
         """The constant `node` is when `vars` is the constant `variables` (`vars_value`), else `NOT_FIXED`."""
