@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,9 @@ from negatives import CANVAS_NEGATIVE, NEGATIVE_CANVAS, broken_canvas_event, cal
 from support import AWKWARD, REMOVED, caliper_forms, set_at
 from translator.batch.phases import Phases
 from translator.io.jsontext import compact
+from translator.mapping.loading import CompiledMapping
 from translator.options import ConvertOptions
+from translator.validation import conforms
 
 T = translator.Translator()
 
@@ -114,3 +117,54 @@ def test_events_mutated_at_a_leaf_get_the_same_results_both_ways(data: st.DataOb
     payload = data.draw(st.sampled_from(canvas_payloads()[:300] if to == "caliper" else caliper_forms()))
     changed = set_at(payload, data.draw(st.sampled_from(sorted(leaves(payload)))), value)
     assert_same([payload, changed], to)
+
+
+FAILING = """canvas_event: logged_in
+origin: documented
+description: logged_in, with a field no event has, so its mapping fails both ways.
+event:
+  $include: event
+  type: SessionEvent
+  action: LoggedIn
+  object:
+    $include: ed_app
+    extensions:
+      com.instructure.canvas:
+        missing: "= body.no_such_field.deeper"
+  $reverse:
+    body.missing: "= event.no_such_field.deeper"
+"""
+
+
+def test_a_mapping_that_fails_gets_the_same_reject_both_ways_and_runs_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's mapping of a shipped type (its events take the fused paths) that fails at run
+    time: the conversion's reject, the same both ways, the mapping run once a record (a slow one
+    spends its budget once)."""
+    (tmp_path / "logged_in.yaml").write_text(FAILING, encoding="utf-8")
+    canvas = [e.payload for e in canvas_examples() if e.event_type == "logged_in"]
+    caliper = [T.translate(p, "caliper") for p in canvas if conforms(translator.validate(p))]
+    runs = [0]
+    for method in ("build", "restore"):
+        original = getattr(CompiledMapping, method)
+
+        def counted(self: CompiledMapping, *args: Any, _original: Any = original) -> Any:
+            runs[0] += 1
+            return _original(self, *args)
+
+        monkeypatch.setattr(CompiledMapping, method, counted)
+    for payloads, to in ((canvas, "caliper"), (caliper, "canvas")):
+        assert payloads
+        runs[0] = 0
+        fused, _, _ = results(payloads, to, mapping_dirs=(str(tmp_path),))
+        assert runs[0] == 2 * len(payloads)  # `results` converts each record twice: a block, then a stream
+        assert {reason for _, reason, *_ in fused} == {"mapping-failed"}
+        assert_same(payloads, to, mapping_dirs=(str(tmp_path),))
+    runs[0] = 0
+    custom = translator.Translator(mapping_dirs=[tmp_path])
+    with pytest.raises(translator.ValidationError) as fused_error:
+        custom.translate(caliper[0], "canvas")
+    monkeypatch.setattr(translator.engine, "accepted", lambda *args: None)  # the full path alone
+    with pytest.raises(translator.ValidationError) as full_error:
+        custom.translate(caliper[0], "canvas")
+    assert (str(fused_error.value), fused_error.value.problems) == (str(full_error.value), full_error.value.problems)
+    assert runs[0] == 2  # translate's fused path ran the mapping once, the full path once

@@ -289,35 +289,48 @@ class Translator:
         payload without NaN or infinities (the full path refuses those)."""
         if not surely_finite(payload) and non_finite(payload) is not None:
             return None
-        fused = self.convert_fused(payload, "canvas", ids=ids)
-        return fused[0] if fused is not None else None
+        return self.convert_fused(payload, "canvas", ids=ids)
 
     def convert_fused(
-        self, payload: Any, to: Target, *, ids: IdStyle = "canvas", send_time: SendTime = "event"
-    ) -> tuple[dict[str, Any], list[Problem]] | None:
+        self, payload: Any, to: Target, *, ids: IdStyle = "canvas", send_time: SendTime = "event", problems: list[Problem] | None = None
+    ) -> dict[str, Any] | None:
         """`payload` converted by the fused paths (the forward plan; Canvas's Caliper back by
-        `reverse.py`), with the warnings the full checks give it, when every check passes at once:
-        a batch's common record. None otherwise, or on any error: the full path then decides and
-        says why, as it would have alone. For a payload without NaN or infinities (none read as
-        JSON holds one); not for `strict`, whose unknown fields the fast verdicts do not see."""
+        `reverse.py`) when every check passes at once, a batch's common record; the warnings the
+        full checks give it go into `problems`. None otherwise: the full path then decides and
+        says why, as it would have alone. The mapping runs once: its checks passed, so the full
+        path would run it next, and what it raises is raised here as the full path raises it,
+        `problems` holding what the full path's would then (a timeout spends its budget once).
+        For a payload without NaN or infinities (none read as JSON holds one); not for `strict`,
+        whose unknown fields the fast verdicts do not see."""
+        problems = [] if problems is None else problems
         if self.strict or ids not in ("canvas", "global", "local"):
             return None
         try:
             if to == "caliper":
-                plan = self.plan_of(payload)
+                plan, found = self.plan_of(payload), None
                 if plan is None or plan.input_problems(payload):
                     return None
-                output = self._envelope(payload, plan.mapping, send_time)
-                return None if plan.output_problems(output) else (output, [])
-            found = accepted(payload, self.catalog, self.custom_events)
-            if found is None:
+            else:
+                plan, found = None, accepted(payload, self.catalog, self.custom_events)
+                if found is None:
+                    return None
+        except Exception:  # noqa: BLE001 - the full path raises it, or what comes first there
+            return None
+        if found is None:
+            output = self._envelope(payload, plan.mapping, send_time)  # type: ignore[union-attr]
+        else:
+            problems.extend(found[2])
+            given = len(problems)
+            output = self._to_canvas(found[1], ids, PREFIX, problems, found[0])
+            if len(problems) != given:  # a remark: a field an entity given as an IRI hides, which the full path says
                 return None
-            remarks: list[Problem] = []  # a field an entity given as an IRI hides: the full path says so
-            output = self._to_canvas(found[1], ids, PREFIX, remarks, found[0])
+        try:
+            if plan is not None:
+                return None if plan.output_problems(output) else output
             name = output["metadata"].get("event_name")
             known = name in canvas_event_names() or name in self.custom_events  # else the output check warns `unknown-event`
-            return (output, found[2]) if not remarks and known and output_conforms(output) else None
-        except Exception:  # noqa: BLE001 - the full path raises it, or what comes first there
+            return output if known and output_conforms(output) else None
+        except Exception:  # noqa: BLE001 - the full path's check says what is wrong
             return None
 
     def output_problems(self, payload: Any, output: Any, to: Target) -> list[Problem]:

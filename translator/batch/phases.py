@@ -98,11 +98,18 @@ class Phases:
 
     def _fused(self, record: Record, item: Item, drift: Drift | None) -> ConvertResult | None:
         """The commonest record whole, by the translator's fused paths (`convert_fused`): the
-        result the three phases give it. None for any other record: the phases take it."""
-        fused = self.translator.convert_fused(item.payload, self.to, ids=self.ids, send_time=self.send_time)
-        if fused is None:
+        result the three phases give it, a failure of its mapping included (that mapping is not
+        run again). None for any other record: the phases take it."""
+        problems: list[Problem] = []
+        try:
+            output = self.translator.convert_fused(item.payload, self.to, ids=self.ids, send_time=self.send_time, problems=problems)
+        except Exception as exc:  # noqa: BLE001 - the mapping failed, its checks passed: the conversion's reject
+            job = _Job(record, item, kind=event_type(item.payload), problems=problems)
+            if drift is not None and self.to == "caliper":  # the phases count a Canvas input before converting it
+                drift.add(item.payload, job.source, problems)
+            return self._failure(job, exc)
+        if output is None:
             return None
-        output, problems = fused
         source = record.source + item.suffix
         if drift is not None:  # the Canvas event met: the input, or the output when converting to Canvas
             drift.add(output if self.to == "canvas" else item.payload, source, [])
@@ -141,17 +148,22 @@ class Phases:
             job.output = self.translator.convert_checked(
                 payload, job.source_format, self.to, ids=self.ids, send_time=self.send_time, problems=problems, dispatched=job.dispatched
             )
-        except UnsupportedEventError as exc:
-            job.result = job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])
-        except ValidationError as exc:
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch
+            job.result = self._failure(job, exc)
+
+    @staticmethod
+    def _failure(job: _Job, exc: Exception) -> ConvertResult:
+        """The reject of a job whose conversion raised `exc`, its problems so far kept."""
+        problems = job.problems
+        if isinstance(exc, UnsupportedEventError):
+            return job.reject("unsupported-event", [*problems, Problem("", str(exc), "unsupported-event")])
+        if isinstance(exc, ValidationError):
             failed = exc.problems or [Problem("", str(exc), "mapping")]
             timeout = any(p.rule == "mapping-timeout" for p in failed)
-            job.result = job.reject("mapping-timeout" if timeout else "mapping-failed", [*problems, *failed])
-        except TranslatorError as exc:
-            job.result = job.reject("invalid-input", [*problems, Problem("", str(exc), "translate")])
-        except Exception as exc:  # noqa: BLE001 - one bad record must not stop a batch
-            problem = Problem("", f"{type(exc).__name__}: {exc}", "internal-error")
-            job.result = job.reject("internal-error", [*problems, problem])
+            return job.reject("mapping-timeout" if timeout else "mapping-failed", [*problems, *failed])
+        if isinstance(exc, TranslatorError):
+            return job.reject("invalid-input", [*problems, Problem("", str(exc), "translate")])
+        return job.reject("internal-error", [*problems, Problem("", f"{type(exc).__name__}: {exc}", "internal-error")])
 
     def _finish(self, job: _Job, drift: Drift | None) -> ConvertResult:
         """Phase 3: the output checked; the job's result."""
