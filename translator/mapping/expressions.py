@@ -544,13 +544,12 @@ class _Generator:
     def _hoist(self, node: j.Node, code: str) -> str:
         """`code`, the lookup `node`, reading its hoisted local first when it has one: a value
         there is what `code` gives on plain objects; where they give none, `code` decides."""
-        chain = self._chain(node) if self.hoisted is not None else None
-        if chain is None:
+        hoisted = self.hoisted
+        if hoisted is None or (chain := self._chain(node)) is None:
             return code
         for end in range(2, len(chain) + 1):  # every lookup on the way has its local, set before this one
-            self.hoisted.setdefault(chain[:end], f"_x_e{len(self.hoisted)}")  # type: ignore[union-attr]
-        local = self.hoisted[chain]  # type: ignore[index]
-        return f"({local} if {local} is not _x_UNDEFINED else {code})"
+            hoisted.setdefault(chain[:end], f"_x_e{len(hoisted)}")
+        return f"({hoisted[chain]} if {hoisted[chain]} is not _x_UNDEFINED else {code})"
 
     def _chain(self, node: j.Node) -> tuple[str, ...] | None:
         """(bound local, key, ...) when `node` looks up string keys below a bound name, else None."""

@@ -59,16 +59,15 @@ _URN_KIND = re.compile(r"[A-Za-z][A-Za-z0-9_/]*")
 # A URN kind, maybe followed by segments (`quizzes:quiz`): urn:instructure:canvas:<this>:<id> is a Canvas URN.
 _KIND_PATTERN = "^[A-Za-z][A-Za-z0-9_/]*(:[A-Za-z0-9_/]+)*$"
 _KIND = re.compile(_KIND_PATTERN[1:-1])
-
-
-def _is_kind(value: Any) -> bool:
-    return isinstance(value, str) and _KIND.fullmatch(value) is not None
-
 _SEGMENT = re.compile(r"[^\s:]+")  # a URN segment: no whitespace, no colon, not empty
 _CANVAS_URN = re.compile(r"urn:instructure:canvas:[A-Za-z][A-Za-z0-9_/]*(:[^\s:]+)+")
 # A pattern of one character class over letters, digits, `_` and `-`, repeated at least once:
 # every string it accepts is a URN segment.
 _TOKEN_PATTERN = re.compile(r"\^\[((?:A-Z|a-z|0-9|[A-Za-z0-9_-])+)\](?:\{[1-9][0-9]*(?:,[0-9]*)?\}|\+)\$")
+
+
+def _is_kind(value: Any) -> bool:
+    return isinstance(value, str) and _KIND.fullmatch(value) is not None
 
 
 def json_type(value: Any) -> str | None:

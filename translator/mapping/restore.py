@@ -233,15 +233,17 @@ def rules_code(mapping: CompiledMapping, name: str) -> RulesRestorer:
 
 def _rule_unreadable(iris: tuple[Pointer, ...], unreadable: dict[Pointer, list[str]], target: tuple[str, ...], text: str) -> None:
     """A rule that gave nothing and reads an entity given as an IRI: its field is noted under that entity."""
-    slot = next((s for s in iris if f"event.{'.'.join(s)}." in text), None)
-    if slot is not None and ".".join(target) not in unreadable.setdefault(slot, []):
-        unreadable[slot].append(".".join(target))
+    _noted(unreadable, next((s for s in iris if f"event.{'.'.join(s)}." in text), None), ".".join(target))
 
 
 def _note_unreadable(iris: tuple[Pointer, ...], unreadable: dict[Pointer, list[str]], at: Pointer, copy: Copy) -> None:
-    slot = next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None)
-    if slot is not None and copy.dotted not in unreadable.setdefault(slot, []):
-        unreadable[slot].append(copy.dotted)
+    _noted(unreadable, next((s for s in iris if at[: len(s)] == s and at[len(s) :] != ("id",)), None), copy.dotted)
+
+
+def _noted(unreadable: dict[Pointer, list[str]], slot: Pointer | None, field: str) -> None:
+    """`field` noted once under the entity at `slot` given as an IRI (None: no such entity)."""
+    if slot is not None and field not in unreadable.setdefault(slot, []):
+        unreadable[slot].append(field)
 
 
 def _restore_failed(copy: Copy, value: Any, exc: Exception, at: Pointer) -> MappingRuntimeError:
