@@ -136,3 +136,43 @@ def test_hoisted_reverse_rules_give_what_each_expression_gives_alone(event: dict
         assert restored["body"] == {f"f{n}": value for n, (_, value) in enumerate(alone) if value is not None}
     else:
         assert together[0] == "error" and failed[1] in together[1]
+
+
+# -- converters inline: the generated code gives what the converter gives, value or error --------
+
+INLINED = ["gid", "urn:course", "urn:session", "time", "host_url"]
+DIGITS = st.text(alphabet="0123456789", min_size=0, max_size=22)
+TIMES = st.builds(
+    lambda digits, milliseconds: "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}".format(*digits) + (".{}{}{}Z".format(*digits[14:]) if milliseconds else "Z"),
+    st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17),
+    st.booleans(),
+)  # the shape of a Caliper DateTime, every digit drawn: months 13, days 31 of February, hours 24
+CONVERTED = st.one_of(
+    DIGITS, TIMES, st.integers(min_value=-(10**21), max_value=10**21), st.text(max_size=12),
+    st.sampled_from(["canvas.example.edu", "urn:instructure:canvas:account:1", "a b", "\ufeffx", "0", "١٢٣", "0999-01-01T00:00:00Z"]),
+    st.none(), st.floats(allow_nan=False), st.lists(st.integers(), max_size=2),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(name=st.sampled_from(INLINED), value=CONVERTED, shard=st.sampled_from([None, 0, 7, 2107]))
+def test_inlined_converters_give_what_the_converter_gives(tmp_path_factory: Any, name: str, value: Any, shard: Any) -> None:
+    """`urn:<kind>`, `gid`, `time` and `host_url` run inline in the generated code for their
+    common cases (a global id as written, a Caliper DateTime, a host seen before); every value
+    gives what the converter itself gives: the same result, or a failure with its message."""
+    from translator.mapping.converters import converter
+
+    node = compile_node({"at": f"$body.value | {name}"}, CompileState("spec.yaml", {}), 1)
+    ctx = {"metadata": {}, "body": {"value": value}, "host": None, "shard": shard, "vars": {}}
+    scope = Scope(shard=shard)
+    for _ in range(2):  # the second time, a host is one seen before
+        try:
+            expected: Any = ("value", converter(name).forward(value, scope)) if value is not None else ("value", OMIT)
+        except (ValueError, TypeError) as exc:
+            expected = ("error", f"{name} cannot convert {value!r}: {exc}")
+        try:
+            built = generate(node)(ctx, scope)
+            got: Any = ("value", built["at"] if built is not OMIT else OMIT)
+        except MappingRuntimeError as exc:
+            got = ("error", str(exc))
+        assert got == expected

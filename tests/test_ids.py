@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from typing import Any
 
 import orjson
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import strategies as st
 
 from translator import ids
 from translator.engine import EVENT_ID_NAMESPACE, event_id
+from translator.mapping.converters import date_time
 
 SHARD = ids.SHARD_FACTOR
 
@@ -95,3 +98,42 @@ def test_the_event_id_is_the_uuid5_of_the_canonical_event(event: dict[str, objec
     canonical = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assume(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode() == canonical)  # not some floats: 1e16 is 1e+16 to json
     assert event_id(event) == f"urn:uuid:{uuid.uuid5(EVENT_ID_NAMESPACE, canonical)}"
+
+
+# -- the fast paths for ids and times as Canvas writes them agree with the arithmetic ------------
+
+
+@given(text=st.text(alphabet="0123456789", min_size=1, max_size=20), shard=st.sampled_from([None, 0, 1, 2107, 99_999]))
+def test_an_id_written_global_is_its_own_global_form(text: str, shard: int | None) -> None:
+    lifted = ids._lifted(int(text), shard)  # the arithmetic, which the fast paths skip
+    assert ids.global_id(text, shard) == lifted
+    assert ids.urn("course", text, shard) == f"urn:instructure:canvas:course:{lifted}"
+    assert ids.shard_of(text) == (int(text) // SHARD or None)
+    if ids.is_written_global(text):
+        assert lifted == text
+
+
+def _date_time_reference(value: str) -> str:
+    """What `date_time` gave before its shape check: the general parse, then the strict form."""
+    text = ids.caliper_time(value)
+    if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)\.[0-9]{3}Z", text) is None:
+        raise ValueError(f"{text!r} is not a Caliper DateTime (YYYY-MM-DDTHH:mm:ss.SSSZ)")
+    return text
+
+
+@given(
+    digits=st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17),
+    form=st.sampled_from(["{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}.{}{}{}Z", "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}Z"]),
+)
+def test_date_time_agrees_with_the_general_parse(digits: list[str], form: str) -> None:
+    """Every digit drawn (month 13, 30 February, hour 24, second 60, year 0999): the fast shape
+    check and `fromisoformat` give the result, or the error message, the general parse gives."""
+    value = form.format(*digits)
+
+    def outcome(convert: Any) -> tuple[str, str]:
+        try:
+            return ("value", convert(value))
+        except ValueError as exc:
+            return ("error", str(exc))
+
+    assert outcome(date_time) == outcome(_date_time_reference)

@@ -449,7 +449,7 @@ class Translator:
 
 @lru_cache(maxsize=1024)
 def _scope(shard: int | None) -> Scope:
-    """One Scope per shard, made once (an event's shard is one of few; a dataclass costs to make)."""
+    """One Scope per shard, made once (an event's shard is one of few)."""
     return Scope(shard=shard)
 
 

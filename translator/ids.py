@@ -33,7 +33,15 @@ def split_global_id(value: str | int) -> tuple[int, int]:
 
 def global_id(value: str | int, shard: int | None) -> str:
     """The global form of `value`: a local id is lifted onto `shard`; a global id is kept."""
+    if value.__class__ is str and is_written_global(value):
+        return value  # the common case, as written
     return _lifted(_as_int(value), shard)
+
+
+def is_written_global(text: str) -> bool:
+    """A string of 14 to 20 ASCII digits without a leading zero: a global id, whose global form
+    is the text itself (what `global_id` and `urn` would compute, without computing it)."""
+    return 13 < len(text) <= 20 and text[0] != "0" and text.isdigit() and text.isascii()
 
 
 def _lifted(number: int, shard: int | None) -> str:
@@ -47,7 +55,11 @@ def local_id(value: str | int) -> str:
 def shard_of(*candidates: object) -> int | None:
     """The first non-zero shard among global ids in `candidates` (metadata ids); None if none is global."""
     for candidate in candidates:
-        if is_canvas_id(candidate) and (shard := int(candidate) // SHARD_FACTOR):  # type: ignore[arg-type] # split_global_id's shard
+        # is_canvas_id, inline: an event's shard is read on every conversion
+        if isinstance(candidate, str):
+            if 13 < len(candidate) <= 20 and candidate.isdigit() and candidate.isascii() and (shard := int(candidate) // SHARD_FACTOR):
+                return shard
+        elif isinstance(candidate, int) and not isinstance(candidate, bool) and (shard := candidate // SHARD_FACTOR):
             return shard
     return None
 
@@ -55,6 +67,8 @@ def shard_of(*candidates: object) -> int | None:
 def urn(kind: str, value: str | int, shard: int | None = None) -> str:
     """`urn:instructure:canvas:<kind>:<global id>`; a non-numeric key (a session id) is kept as is."""
     if value.__class__ is str and 0 < len(value) <= 20 and value.isdigit() and value.isascii():  # the common case, inline
+        if len(value) > 13 and value[0] != "0":  # global already (is_written_global)
+            return f"{URN_PREFIX}{kind}:{value}"
         number = int(value)
         return f"{URN_PREFIX}{kind}:{number + shard * SHARD_FACTOR if shard and number < SHARD_FACTOR else number}"
     return f"{URN_PREFIX}{kind}:{_lifted(int(value), shard) if is_canvas_id(value) else value}"

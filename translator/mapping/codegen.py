@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import ids
+from . import converters
 from .converters import Scope
 from .expressions import ERRORS, MAX_TEXT, RUNTIME, ExpressionTimeout, failure, hoisted_lookups
 from .nodes import OMIT, Const, Copy, Expr, First, MappingRuntimeError, Node, Obj, Pointer, Seq
@@ -32,6 +33,7 @@ class _Writer:
         self.constants: dict[str, Any] = {
             **RUNTIME, "OMIT": OMIT, "fail_convert": _fail_convert, "fail_expression": _fail_expression, "EXPRESSION_ERRORS": ERRORS,
             "SHARD_FACTOR": ids.SHARD_FACTOR, "PLAIN_SCALARS": (bool, int, type(None)),
+            "DATE_TIME_SHAPE": converters.DATE_TIME_SHAPE, "FROM_ISO": converters.FROM_ISO, "HOST_IRIS": converters.HOST_IRIS,
         }  # fmt: skip
         self.counter = 0
         self.roots: dict[str, str] = {}
@@ -161,21 +163,36 @@ def _written(node: Node) -> bool:
 
 
 def _convert(writer: _Writer, indent: int, node: Copy, target: str, at: Pointer) -> None:
-    """`target = converter(target)`; a Canvas id through `urn:<kind>` or `gid` inline (the
-    converter's own arithmetic: ids.urn and ids.global_id), anything else through the converter."""
+    """`target = converter(target)`, the common cases inline, each the converter's own code:
+    a Canvas id through `urn:<kind>` or `gid` (ids.urn, ids.global_id), a time already a
+    Caliper DateTime (date_time), a host seen before (host_url); anything else through the
+    converter."""
     assert node.converter is not None
     forward, me, where = writer.constant(node.converter.forward, "f"), writer.constant(node, "n"), writer.constant(at, "p")
     name = node.converter.name
-    inline = name == "gid" or name.startswith("urn:")
-    if inline:
+    calls = [f"{target} = {forward}({target}, scope)"]  # in the try
+    if name == "gid" or name.startswith("urn:"):
         prefix = writer.constant(ids.URN_PREFIX + name[4:] + ":" if name != "gid" else "")
-        writer.emit(indent, f"if {target}.__class__ is int or ({target}.__class__ is str and len({target}) <= 20 and {target}.isdigit() and {target}.isascii()):")
+        writer.emit(indent, f"if {target}.__class__ is str and 13 < len({target}) <= 20 and {target}[0] != '0' and {target}.isdigit() and {target}.isascii():")
+        writer.emit(indent + 1, f"{target} = {prefix} + {target}  # a global id as written (ids.is_written_global)")
+        writer.emit(indent, f"elif {target}.__class__ is int or ({target}.__class__ is str and len({target}) <= 20 and {target}.isdigit() and {target}.isascii()):")
         writer.emit(indent + 1, f"{target} = int({target})")
         writer.emit(indent + 1, f"{target} = {prefix} + str({target} + _lift if {target} < SHARD_FACTOR else {target})")
+        if name != "gid":  # any other text is its own key (ids.urn)
+            writer.emit(indent, f"elif {target}.__class__ is str:")
+            writer.emit(indent + 1, f"{target} = {prefix} + {target}")
+        writer.emit(indent, "else:")
+        indent += 1
+    elif name == "time":
+        calls = [f"if {target}.__class__ is str and DATE_TIME_SHAPE({target}) is not None: FROM_ISO({target}[:-1])", f"else: {calls[0]}"]
+    elif name == "host_url":
+        writer.emit(indent, f"if {target}.__class__ is str and {target} in HOST_IRIS:")
+        writer.emit(indent + 1, f"{target} = HOST_IRIS[{target}]")
         writer.emit(indent, "else:")
         indent += 1
     writer.emit(indent, "try:")
-    writer.emit(indent + 1, f"{target} = {forward}({target}, scope)")
+    for line in calls:
+        writer.emit(indent + 1, line)
     writer.emit(indent, "except (ValueError, TypeError) as exc:")
     writer.emit(indent + 1, f"raise fail_convert({me}, {target}, exc, {where}) from None")
 

@@ -10,15 +10,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .. import ids
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """What a conversion may depend on besides the value: the event's shard and the id style wanted."""
+class Scope(NamedTuple):
+    """What a conversion may depend on besides the value: the event's shard and the id style
+    wanted. Immutable, and a tuple: an event whose shard is new makes one, cheaply."""
 
     shard: int | None = None
     ids: str = "canvas"
@@ -56,12 +56,24 @@ _DATE_TIME = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01
 _HOST = re.compile(r"[^\s\ufeff]+")
 
 
+# The shape of a Caliper DateTime, its digits unchecked: `datetime.fromisoformat` then checks
+# them (month, day of the month, hour, minute, second below 60), with the messages `ids.parse_time`'s
+# `datetime` gives the same mistakes.
+DATE_TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z").fullmatch
+SECONDS_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z").fullmatch
+FROM_ISO = datetime.fromisoformat
+
+
 def date_time(value: str) -> str:
     """`ids.caliper_time` held to the promise: a Caliper DateTime, else ValueError (also what
     the engine writes as `sendTime`, which the proof takes as conforming)."""
-    if value.__class__ is str and _DATE_TIME.fullmatch(value) is not None and value[17:19] != "60":
-        datetime.fromisoformat(value[:-1])  # already so (every current Canvas event_time): a real date, or ValueError
-        return value
+    if value.__class__ is str:
+        if DATE_TIME_SHAPE(value) is not None:
+            FROM_ISO(value[:-1])  # already so (every current Canvas event_time): a real time, or ValueError
+            return value
+        if SECONDS_SHAPE(value) is not None and value[0] != "0":  # a body time Canvas writes without milliseconds
+            FROM_ISO(value[:-1])  # (a year before 1000 is refused below, as `strftime` writes it in 3 digits)
+            return value[:-1] + ".000Z"
     text = ids.caliper_time(value)
     if _DATE_TIME.fullmatch(text) is None:
         raise ValueError(f"{text!r} is not a Caliper DateTime (YYYY-MM-DDTHH:mm:ss.SSSZ)")
@@ -74,9 +86,20 @@ def _time(value: str, scope: Scope) -> str:
 
 def _host_url(host: str, scope: Scope) -> str:
     """`http://host/`; a hostless system event's instance IRI (a Canvas URN, see engine.instance_iri) as is."""
-    if not isinstance(host, str) or _HOST.fullmatch(host) is None:
-        raise ValueError(f"{host!r} is not a host name")
-    return host if host.startswith("urn:") else f"http://{host}/"
+    iri = HOST_IRIS.get(host) if host.__class__ is str else None
+    if iri is None:
+        if not isinstance(host, str) or _HOST.fullmatch(host) is None:
+            raise ValueError(f"{host!r} is not a host name")
+        iri = host if host.startswith("urn:") else f"http://{host}/"
+        if len(HOST_IRIS) < _HOSTS_KEPT:
+            HOST_IRIS[host] = iri
+    return iri
+
+
+# `host_url` of the hosts seen, kept (an instance has one host, a consumer of many a few
+# thousand): every event writes its host's IRI at least once.
+HOST_IRIS: dict[str, str] = {}
+_HOSTS_KEPT = 4096
 
 
 def _url_host(url: str, scope: Scope) -> str:

@@ -495,9 +495,10 @@ class _Generator:
         if isinstance(node, j.Getattr):
             if (found := self._fixed(node)) is not NOT_FIXED:
                 return self.constant(found)  # `vars` is fixed for the mapping
-            target, temp, key = self.source(node.node), self.temporary(), repr(node.attr)
+            target, key = self.source(node.node), repr(node.attr)
+            temp, held = self._held(target)
             fallback = f"_x_attribute({temp}, {key}, True)" if probe else f"_x_attribute({temp}, {key})"
-            return self._hoist(node, f"({temp}[{key}] if ({temp} := {target}).__class__ is dict and {key} in {temp} else {fallback})")
+            return self._hoist(node, f"({temp}[{key}] if {held}.__class__ is dict and {key} in {temp} else {fallback})")
         if isinstance(node, j.Getitem):
             target = self.source(node.node)
             if isinstance(node.arg, j.Slice):
@@ -523,7 +524,7 @@ class _Generator:
                 steps += [_COMPARE[operand.op], self.source(operand.expr)]
             return f"({' '.join(steps)})"
         if isinstance(node, j.Concat):
-            return "_x_bounded(" + " + ".join(f"str({self.source(part)})" for part in node.nodes) + ")"
+            return "_x_bounded(" + " + ".join(self._text(part) for part in node.nodes) + ")"
         if isinstance(node, (j.Pow, j.Mod, j.Mul)):  # the operations that can build something large
             name = {j.Pow: "pow", j.Mod: "mod", j.Mul: "mul"}[type(node)]
             return f"_x_{name}({self.source(node.left)}, {self.source(node.right)})"
@@ -540,6 +541,24 @@ class _Generator:
         if isinstance(node, j.Call):
             return self._call(node)
         raise ExpressionError(f"{type(node).__name__} is not supported in mapping expressions")
+
+    def _held(self, target: str) -> tuple[str, str]:
+        """(the name to read `target` by, the code that first reads it): a local as it is, any
+        other code once, into a temporary."""
+        if target.isidentifier():
+            return target, target
+        temp = self.temporary()
+        return temp, f"({temp} := {target})"
+
+    def _text(self, node: j.Node) -> str:
+        """`str()` of `node` for `~`, left out where the value is text already: a string
+        literal, or a call of urn() or gid() (they give a string or raise)."""
+        code = self.source(node)
+        if isinstance(node, j.Const) and isinstance(node.value, str):
+            return code
+        if isinstance(node, j.Call) and isinstance(node.node, j.Name) and node.node.name in ("urn", "gid"):
+            return code
+        return f"str({code})"
 
     def _hoist(self, node: j.Node, code: str) -> str:
         """`code`, the lookup `node`, reading its hoisted local first when it has one: a value
@@ -610,13 +629,14 @@ class _Generator:
                 return f"_x_h_{name}({self._arguments(node, [])})"
             raise ExpressionError(f"{name}() is not a helper (helpers: {', '.join(sorted(HELPERS))})")
         if isinstance(node.node, j.Getattr):
-            target, temp, attr = self.source(node.node.node), self.temporary(), node.node.attr
+            target, attr = self.source(node.node.node), node.node.attr
             arguments = self._arguments(node, [])
             if attr == "get" and not node.kwargs and 1 <= len(node.args) <= 2:
                 # `x.get('key'[, default])`, the commonest call in the mappings, without the general path;
                 # on a table of `vars` (a dict without a key `get`), the method itself.
                 if isinstance(table := self._fixed(node.node.node), dict) and "get" not in table:
                     return f"{target}.get({arguments})"
-                return f"({temp}.get({arguments}) if ({temp} := {target}).__class__ is dict and 'get' not in {temp} else _x_attribute({temp}, 'get')({arguments}))"
+                temp, held = self._held(target)
+                return f"({temp}.get({arguments}) if {held}.__class__ is dict and 'get' not in {temp} else _x_attribute({temp}, 'get')({arguments}))"
             return f"_x_attribute({target}, {attr!r})({arguments})"
         raise ExpressionError("only helpers and string or dict methods can be called")
