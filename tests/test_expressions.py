@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pytest
@@ -177,3 +178,12 @@ def test_arithmetic_and_comparison_agree_with_python(a: int, b: int, text: str) 
     assert compile_expression("a < b or a == b")(variables) == (a < b or a == b)
     assert compile_expression("t ~ a")(variables) == text + str(a)
     assert compile_expression("t[1:] if t else 'empty'")(variables) == (text[1:] if text else "empty")
+
+
+@pytest.mark.parametrize("source", ["none.x is defined", "true.x is defined", "none.get('x') if false else 1"])
+def test_a_literals_attribute_compiles_without_a_warning(source: str) -> None:
+    """A lookup on a literal (`none.x`) goes through a temporary: `None['x']` in the generated
+    code would be a SyntaxWarning, an error where warnings are errors."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compile_expression(source)(dict(VARIABLES)) in (False, 1)

@@ -137,3 +137,24 @@ def test_date_time_agrees_with_the_general_parse(digits: list[str], form: str) -
             return ("error", str(exc))
 
     assert outcome(date_time) == outcome(_date_time_reference)
+
+
+def _seconds_reference(value: str) -> str:
+    """What `canvas_time_seconds` gave before its shape check: the general parse alone."""
+    stamp = ids.parse_time(value)
+    return ids.caliper_time(value) if stamp.microsecond else stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@given(digits=st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17), zero_milliseconds=st.booleans())
+def test_canvas_time_seconds_agrees_with_the_general_parse(digits: list[str], zero_milliseconds: bool) -> None:
+    """A Caliper DateTime back to Canvas's seconds form, every digit drawn, milliseconds .000 half
+    the time: the shape check gives what the general parse gives, value or error message."""
+    value = "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}".format(*digits) + (".000Z" if zero_milliseconds else ".{}{}{}Z".format(*digits[14:]))
+
+    def outcome(convert: Any) -> tuple[str, str]:
+        try:
+            return ("value", convert(value))
+        except ValueError as exc:
+            return ("error", str(exc))
+
+    assert outcome(ids.canvas_time_seconds) == outcome(_seconds_reference)

@@ -437,7 +437,7 @@ class Translator:
         extensions = event.get("extensions")
         extensions = extensions.get(CANVAS_NAMESPACE) if isinstance(extensions, dict) else None
         extensions = extensions if isinstance(extensions, dict) else {}
-        scope = Scope(shard=shard_of(_first_canvas_id(event)), ids=ids)
+        scope = _scope(shard_of(_first_canvas_id(event)), ids)
         begin_event(self.mapping_budget)
         try:
             restored = mapping.restore(event, scope, problems, prefix)
@@ -448,9 +448,9 @@ class Translator:
 
 
 @lru_cache(maxsize=1024)
-def _scope(shard: int | None) -> Scope:
-    """One Scope per shard, made once (an event's shard is one of few)."""
-    return Scope(shard=shard)
+def _scope(shard: int | None, ids: IdStyle = "canvas") -> Scope:
+    """One Scope per shard and id style, made once (an event's shard is one of few)."""
+    return Scope(shard, ids)
 
 
 def _refuse_non_finite(payload: Any) -> None:

@@ -150,9 +150,23 @@ def caliper_time(text: str) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
+# The shapes of a Caliper DateTime and of a time Canvas writes without milliseconds, their digits
+# unchecked: `datetime.fromisoformat` then checks them (month, day of the month, hour, minute,
+# second below 60) and refuses a wrong one with the message `parse_time`'s `datetime` gives.
+CALIPER_TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z").fullmatch
+SECONDS_TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z").fullmatch
+
+
 def canvas_time_seconds(text: str) -> str:
     """A time as Canvas writes body times without milliseconds, `YYYY-MM-DDTHH:mm:ssZ` (UTC);
     a time with milliseconds other than .000 keeps them (precision is never dropped)."""
+    if text.__class__ is str and text[:1] != "0" and CALIPER_TIME_SHAPE(text) is not None:  # the commonest, told at once
+        try:
+            datetime.fromisoformat(text[:-1])
+        except ValueError:
+            pass  # not a real time: the general parse below says why
+        else:  # (a year before 1000 takes the general path, as `strftime` writes it in 3 digits)
+            return text[:19] + "Z" if text.endswith(".000Z") else text
     stamp = parse_time(text)
     if stamp.microsecond:
         return caliper_time(text)

@@ -10,7 +10,7 @@ from ..drift import Drift
 from ..errors import Problem
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made for every record, and a frozen one costs three times as much to make
 class ConvertResult:
     """What became of one record: `output` when converted, else `reason` and `problems`.
 

@@ -47,7 +47,7 @@ _SQS_KEYS = frozenset({"MessageId", "ReceiptHandle", "MD5OfBody", "MessageAttrib
 _LAMBDA_SQS_KEYS = frozenset({"messageId", "receiptHandle", "md5OfBody", "messageAttributes", "eventSource"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made for every record, and a frozen one costs three times as much to make
 class Item:
     """One event payload found inside a read payload, or the `problem` that kept it out.
 

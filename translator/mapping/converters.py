@@ -56,11 +56,7 @@ _DATE_TIME = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01
 _HOST = re.compile(r"[^\s\ufeff]+")
 
 
-# The shape of a Caliper DateTime, its digits unchecked: `datetime.fromisoformat` then checks
-# them (month, day of the month, hour, minute, second below 60), with the messages `ids.parse_time`'s
-# `datetime` gives the same mistakes.
-DATE_TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z").fullmatch
-SECONDS_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z").fullmatch
+DATE_TIME_SHAPE, SECONDS_SHAPE = ids.CALIPER_TIME_SHAPE, ids.SECONDS_TIME_SHAPE
 FROM_ISO = datetime.fromisoformat
 
 

@@ -27,6 +27,7 @@ hundreds of events.
 from __future__ import annotations
 
 import itertools
+import keyword
 import math
 import re
 import threading
@@ -544,8 +545,8 @@ class _Generator:
 
     def _held(self, target: str) -> tuple[str, str]:
         """(the name to read `target` by, the code that first reads it): a local as it is, any
-        other code once, into a temporary."""
-        if target.isidentifier():
+        other code (a literal such as None too) once, into a temporary."""
+        if target.isidentifier() and not keyword.iskeyword(target):
             return target, target
         temp = self.temporary()
         return temp, f"({temp} := {target})"
