@@ -240,3 +240,21 @@ def set_at(payload: Any, pointer: str, value: Any) -> Any:
     else:
         target[key] = value
     return changed
+
+
+# Times in the shape Canvas writes them, every digit drawn (month 13, 30 February, hour 24, second
+# 60, year 0999 among them): Caliper's DateTime with milliseconds (".000" often), and Canvas's body
+# form without them. What the fast shape checks must give exactly as the general parse does.
+SHAPED_TIMES = st.builds(
+    lambda digits, fraction: "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}".format(*digits) + (fraction.format(*digits[14:]) if fraction else "Z"),
+    st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17),
+    st.sampled_from([".{}{}{}Z", ".000Z", ""]),
+)
+
+
+def outcome(call: Any, *args: Any, errors: type[Exception] | tuple[type[Exception], ...] = ValueError) -> tuple[str, Any]:
+    """("value", what `call(*args)` gives) or ("error", the message of what it raises of `errors`)."""
+    try:
+        return ("value", call(*args))
+    except errors as exc:
+        return ("error", str(exc))

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid
-from typing import Any
 
 import orjson
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from support import SHAPED_TIMES, outcome
 from translator import ids
 from translator.engine import EVENT_ID_NAMESPACE, event_id
-from translator.mapping.converters import date_time
+from translator.mapping import converters
 
 SHARD = ids.SHARD_FACTOR
 
@@ -116,27 +115,9 @@ def test_an_id_written_global_is_its_own_global_form(text: str, shard: int | Non
 def _date_time_reference(value: str) -> str:
     """What `date_time` gave before its shape check: the general parse, then the strict form."""
     text = ids.caliper_time(value)
-    if re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)\.[0-9]{3}Z", text) is None:
+    if converters._DATE_TIME.fullmatch(text) is None:
         raise ValueError(f"{text!r} is not a Caliper DateTime (YYYY-MM-DDTHH:mm:ss.SSSZ)")
     return text
-
-
-@given(
-    digits=st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17),
-    form=st.sampled_from(["{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}.{}{}{}Z", "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}Z"]),
-)
-def test_date_time_agrees_with_the_general_parse(digits: list[str], form: str) -> None:
-    """Every digit drawn (month 13, 30 February, hour 24, second 60, year 0999): the fast shape
-    check and `fromisoformat` give the result, or the error message, the general parse gives."""
-    value = form.format(*digits)
-
-    def outcome(convert: Any) -> tuple[str, str]:
-        try:
-            return ("value", convert(value))
-        except ValueError as exc:
-            return ("error", str(exc))
-
-    assert outcome(date_time) == outcome(_date_time_reference)
 
 
 def _seconds_reference(value: str) -> str:
@@ -145,16 +126,9 @@ def _seconds_reference(value: str) -> str:
     return ids.caliper_time(value) if stamp.microsecond else stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@given(digits=st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17), zero_milliseconds=st.booleans())
-def test_canvas_time_seconds_agrees_with_the_general_parse(digits: list[str], zero_milliseconds: bool) -> None:
-    """A Caliper DateTime back to Canvas's seconds form, every digit drawn, milliseconds .000 half
-    the time: the shape check gives what the general parse gives, value or error message."""
-    value = "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}".format(*digits) + (".000Z" if zero_milliseconds else ".{}{}{}Z".format(*digits[14:]))
-
-    def outcome(convert: Any) -> tuple[str, str]:
-        try:
-            return ("value", convert(value))
-        except ValueError as exc:
-            return ("error", str(exc))
-
-    assert outcome(ids.canvas_time_seconds) == outcome(_seconds_reference)
+@given(value=SHAPED_TIMES)
+def test_the_time_fast_paths_agree_with_the_general_parse(value: str) -> None:
+    """A time by its shape and `fromisoformat` (`date_time` to Caliper, `canvas_time_seconds`
+    back): the result, or the error message, the general parse gives."""
+    assert outcome(converters.date_time, value) == outcome(_date_time_reference, value)
+    assert outcome(ids.canvas_time_seconds, value) == outcome(_seconds_reference, value)

@@ -82,6 +82,53 @@ def test_the_rewrites_apply_below_every_keyword_that_holds_schemas_and_nowhere_e
     assert schema["$defs"]["d"] == annotating  # the input is left as it is
 
 
+# A dispatch on `type` (as entities.json's), and references to it narrowed by their own enum.
+DISPATCH = {
+    "if": {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["A", "B", "C"]}}},
+    "then": {
+        "if": {"properties": {"type": {"enum": ["A", "B"]}}},
+        "then": {"if": {"properties": {"type": {"const": "A"}}}, "then": {"$ref": "#/$defs/A"}, "else": {"$ref": "#/$defs/B"}},
+        "else": {"$ref": "#/$defs/C"},
+    },
+}
+DEFS = {"A": {"required": ["a"]}, "B": {"required": ["b"]}, "C": {"required": ["c"]}, "dispatch": DISPATCH}
+
+
+def _reference(*types: str, **beside: Any) -> dict[str, Any]:
+    return {"type": "object", "required": ["type"], "properties": {"type": {"enum": list(types)}}, "$ref": "#/$defs/dispatch", **beside}
+
+
+def test_a_reference_to_a_dispatch_goes_as_far_as_its_own_enum_decides() -> None:
+    one = verdict_form({"$defs": DEFS, "properties": {"x": _reference("B")}})["properties"]["x"]
+    assert one == {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["B"]}}, "$ref": "#/$defs/B"}
+    two = verdict_form({"$defs": DEFS, "properties": {"x": _reference("A", "C")}})["properties"]["x"]
+    assert "$ref" not in two and two["allOf"] == [{**DISPATCH["then"], "then": {"$ref": "#/$defs/A"}}]
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        _reference("A", required=["type", "kind"]) | {"required": ["kind"]},  # the enum's property is not required
+        {**_reference("A"), "type": ["object", "null"]},  # not only objects
+        {**_reference("A"), "properties": {"type": {"enum": ["A", 1]}}},  # values JSON compares differently
+        {**_reference("A"), "$ref": "#/$defs/A"},  # not a dispatch
+        {**_reference("A"), "$ref": "other.json#/$defs/dispatch"},  # another document
+    ],
+)
+def test_a_reference_the_rewrite_cannot_decide_stays(reference: dict[str, Any]) -> None:
+    schema = {"$defs": DEFS, "properties": {"x": reference}}
+    assert verdict_form(schema)["properties"]["x"] == reference
+
+
+@given(instance=st.fixed_dictionaries({"type": st.sampled_from(["A", "B", "C", "D", 1])}, optional={"a": st.just(1), "b": st.just(1), "c": st.just(1)}))
+def test_a_followed_dispatch_gives_the_verdicts_of_the_reference(instance: dict[str, Any]) -> None:
+    for types in (("A",), ("B",), ("A", "C"), ("A", "B", "C")):
+        schema = {"$defs": DEFS, "$ref": "#/$defs/x", "properties": {}}
+        schema["$defs"] = {**DEFS, "x": _reference(*types)}
+        written, verdict = jsonschema_rs.validator_for(schema), jsonschema_rs.validator_for(verdict_form(schema))
+        assert written.is_valid(instance) == verdict.is_valid(instance)
+
+
 @cache
 def _validators(route: str) -> tuple[Any, Any]:
     """jsonschema-rs validators of the shipped schema `route` (a path below schemas/), from the

@@ -5,7 +5,7 @@ Envelope of the Canvas profile meets hundreds: its entity references spent a six
 on an `if` that their own `required` and `enum` had already decided, and on property schemas
 that only describe (they name a key for `x-warnUnknownProperties`, which jsonschema-rs ignores).
 
-Two rewrites, each keeping every verdict (tests/test_schema_verdict.py holds the two forms to
+Three rewrites, each keeping every verdict (tests/test_schema_verdict.py holds the two forms to
 the same verdicts on the corpus and on drawn events):
 - a property schema that only annotates (`description`, `x-...`) accepts anything: it is left out
   of `properties` when no `additionalProperties` or `patternProperties` beside it reads the
@@ -13,7 +13,12 @@ the same verdicts on the corpus and on drawn events):
   schema uses it, and the test says so should one start to;
 - `if: X, then: Y` without `else`, where the schema's own `type`, `required` and property
   `enum`/`const` already demand all X asks: when they hold, X holds, so Y is applied as is;
-  when they fail, the schema fails either way.
+  when they fail, the schema fails either way;
+- a `$ref` within the document to a dispatch on a property (a tree of `if: {properties: {P:
+  {enum: S}}}`, `then`, `else`, down to `$ref`s), beside the schema's own `type: object`,
+  `required: [P]` and enum E of P: the tree followed as far as E decides it (every `if` whose S
+  holds all of E is its `then`, none of E its `else`). An Entity reference of one or two types
+  then goes to those types' schemas at once, not through five levels of `if` over 45 names.
 """
 
 from __future__ import annotations
@@ -29,18 +34,22 @@ _MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSch
 _READS_DECLARED = ("additionalProperties", "patternProperties")
 
 
-def verdict_form(schema: Any) -> Any:
-    """`schema` rewritten as above (a new object; `schema` is left as it is)."""
+def verdict_form(schema: Any, document: Any = None) -> Any:
+    """`schema` rewritten as above (a new object; `schema` is left as it is). `document`: the
+    resource a `#/...` reference in it points into (`schema` itself at the top, or where a
+    schema below has its own `$id`)."""
     if not isinstance(schema, Mapping):
         return schema
+    if document is None or "$id" in schema:
+        document = schema
     node: dict[str, Any] = {}
     for key, value in schema.items():
         if key in _ONE:
-            node[key] = verdict_form(value)
+            node[key] = verdict_form(value, document)
         elif key in _LIST and isinstance(value, list):
-            node[key] = [verdict_form(item) for item in value]
+            node[key] = [verdict_form(item, document) for item in value]
         elif key in _MAP and isinstance(value, Mapping):
-            node[key] = {name: verdict_form(item) for name, item in value.items()}
+            node[key] = {name: verdict_form(item, document) for name, item in value.items()}
         else:
             node[key] = value
     if isinstance(node.get("properties"), dict) and not any(key in node for key in _READS_DECLARED):
@@ -54,7 +63,73 @@ def verdict_form(schema: Any) -> Any:
             node["$ref"] = then["$ref"]
         else:
             node["allOf"] = [*node.get("allOf", []), then]
+    if isinstance(ref := node.get("$ref"), str) and ref.startswith("#/"):
+        _follow_dispatch(node, ref, document)
     return node
+
+
+def _follow_dispatch(node: dict[str, Any], ref: str, document: Any) -> None:
+    """Replace `node`'s `$ref` to a dispatch on a property by the part of it `node`'s own
+    `type`, `required` and enum of that property leave (the third rewrite above)."""
+    if node.get("type") != "object" or not isinstance(given := node.get("properties"), Mapping):
+        return
+    target = _resolve(document, ref)
+    for name in node.get("required", []):
+        if isinstance(given.get(name), Mapping) and (values := _strings(given[name])) is not None:
+            followed = _followed(target, name, frozenset(values))
+            if followed is None:
+                continue
+            del node["$ref"]
+            if isinstance(followed, Mapping) and set(followed) == {"$ref"}:
+                node["$ref"] = followed["$ref"]
+            elif followed is not True:
+                node["allOf"] = [*node.get("allOf", []), verdict_form(followed, document)]
+            return
+
+
+def _followed(tree: Any, name: str, values: frozenset[str]) -> Any:
+    """`tree` (a dispatch on property `name`: `if`/`then`/`else` down to `$ref`s or true) as far
+    as `values`, all the values the property can have, decide it; None when `tree` is not such
+    a dispatch."""
+    if tree is True or (isinstance(tree, Mapping) and set(tree) == {"$ref"}):
+        return tree
+    if not (isinstance(tree, Mapping) and "if" in tree and set(tree) <= {"if", "then", "else"} | ANNOTATIONS):
+        return None
+    asked = _asked_values(tree["if"], name)
+    if asked is None:
+        return None
+    then, otherwise = tree.get("then", True), tree.get("else", True)
+    if values <= asked:
+        return _followed(then, name, values)
+    if not values & asked:
+        return _followed(otherwise, name, values)
+    kept = _followed(then, name, values & asked), _followed(otherwise, name, values - asked)
+    return None if None in kept else {"if": tree["if"], "then": kept[0], "else": kept[1]}
+
+
+def _asked_values(condition: Any, name: str) -> frozenset[str] | None:
+    """The values S when `condition` asks only that property `name` be one of S (and, beside
+    it, what the referring schema already demands: an object with `name` present)."""
+    if not isinstance(condition, Mapping) or not set(condition) <= {"type", "required", "properties"} | ANNOTATIONS:
+        return None
+    if condition.get("type", "object") != "object" or condition.get("required", [name]) != [name]:
+        return None
+    asked = condition.get("properties")
+    if not (isinstance(asked, Mapping) and set(asked) == {name} and isinstance(rule := asked[name], Mapping)):
+        return None
+    values = _strings(rule)
+    return frozenset(values) if values is not None and set(rule) <= {"enum", "const"} | ANNOTATIONS else None
+
+
+def _resolve(document: Any, ref: str) -> Any:
+    """The schema at the JSON Pointer `ref` (`#/...`) in `document`, or None."""
+    value = document
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def _annotates_only(schema: Any) -> bool:
