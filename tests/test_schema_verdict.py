@@ -91,7 +91,7 @@ DISPATCH = {
         "else": {"$ref": "#/$defs/C"},
     },
 }
-DEFS = {"A": {"required": ["a"]}, "B": {"required": ["b"]}, "C": {"required": ["c"]}, "dispatch": DISPATCH}
+DEFS = {"A": {"required": ["a"]}, "B": {"required": ["b"]}, "C": {"required": ["c"]}, "dispatch": DISPATCH, "own": {"$id": "own.json", **DISPATCH}}
 
 
 def _reference(*types: str, **beside: Any) -> dict[str, Any]:
@@ -113,6 +113,7 @@ def test_a_reference_to_a_dispatch_goes_as_far_as_its_own_enum_decides() -> None
         {**_reference("A"), "properties": {"type": {"enum": ["A", 1]}}},  # values JSON compares differently
         {**_reference("A"), "$ref": "#/$defs/A"},  # not a dispatch
         {**_reference("A"), "$ref": "other.json#/$defs/dispatch"},  # another document
+        {**_reference("A"), "$ref": "#/$defs/own"},  # a resource of its own, whose references mean another place
     ],
 )
 def test_a_reference_the_rewrite_cannot_decide_stays(reference: dict[str, Any]) -> None:

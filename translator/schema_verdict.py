@@ -122,13 +122,16 @@ def _asked_values(condition: Any, name: str) -> frozenset[str] | None:
 
 
 def _resolve(document: Any, ref: str) -> Any:
-    """The schema at the JSON Pointer `ref` (`#/...`) in `document`, or None."""
+    """The schema at the JSON Pointer `ref` (`#/...`) in `document`, or None (also for one in a
+    resource of its own below, an `$id` on the way, where its references would mean another place)."""
     value = document
     for part in ref[2:].split("/"):
         part = part.replace("~1", "/").replace("~0", "~")
         if not isinstance(value, Mapping) or part not in value:
             return None
         value = value[part]
+        if isinstance(value, Mapping) and "$id" in value:
+            return None
     return value
 
 
