@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from support import SHAPED_TIMES, outcome
 from translator import ids
-from translator.engine import EVENT_ID_NAMESPACE, event_id
+from translator.engine import EVENT_ID_NAMESPACE, _actor_shard, event_id
 from translator.mapping import converters
 
 SHARD = ids.SHARD_FACTOR
@@ -132,3 +132,17 @@ def test_the_time_fast_paths_agree_with_the_general_parse(value: str) -> None:
     back): the result, or the error message, the general parse gives."""
     assert outcome(converters.date_time, value) == outcome(_date_time_reference, value)
     assert outcome(ids.canvas_time_seconds, value) == outcome(_seconds_reference, value)
+
+
+@given(
+    key=st.one_of(st.text(alphabet="0123456789", min_size=1, max_size=22), st.text(max_size=6), st.sampled_from(["٣" * 17, "1" * 14 + " "])),
+    kind=st.sampled_from(["user", "course", "quizzes:quiz", ""]),
+    shape=st.sampled_from(["object", "iri", "other"]),
+)
+def test_the_restored_event_s_shard_is_that_of_the_actor_s_urn(key: str, kind: str, shape: str) -> None:
+    """The reverse path reads the shard off the actor's URN inline (`engine._actor_shard`): the
+    shard `shard_of` gives the URN's last segment, for an actor object or IRI, None otherwise."""
+    ident = f"{ids.URN_PREFIX}{kind}:{key}" if shape != "other" else f"http://example.com/{key}"
+    event = {"actor": {"id": ident, "type": "Person"}} if shape == "object" else {"actor": ident}
+    expected = ids.shard_of(ident.rsplit(":", 1)[1]) if shape != "other" else None
+    assert _actor_shard(event) == expected

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from translator.errors import TranslatorError
 from translator.io.jws import CANVAS_ISSUER, JwksVerifier, JwsRejected, verified_event
-from translator.io.unwrap import Item, unwrap
+from translator.io.unwrap import Item, is_unwrapped, unwrap
 
 EVENT = {
     "metadata": {"event_name": "logged_in", "event_time": "2019-11-01T19:11:01.335Z", "user_id": "21070000000000001"},
@@ -145,6 +145,33 @@ def test_wrappers_nest() -> None:
 def test_anything_else_passes_through_for_conversion_to_judge() -> None:
     assert items([1, 2]) == [Item("", [1, 2], [1, 2])]
     assert items("hello") == [Item("", "hello", "hello")]
+
+
+_SHAPES = [
+    (EVENT, True), ({"metadata": {}}, True), ({"sensor": "s", "data": [{"id": "1"}]}, True), ({"data": "x"}, True), ({}, True),
+    ({"metadata": "x", "body": {}}, False), ({"metadata": None, "body": {}}, False), ({"sensor": "s", "data": [{"id": "1"}, {"id": "2"}]}, False),
+    ({"sensor": "s", "data": [], "extra": 1}, False), ({"Records": []}, False), ({"Messages": [EVENT]}, False),
+    ({"MessageId": "1", "Body": json.dumps(EVENT)}, False), ({"attributes": {"event_name": "x"}, "body": {}}, False),
+    ({"kinesis": {"data": ""}}, False), ([EVENT], False), ("a.b.c", False), (3, False), (None, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("payload", "alone"), _SHAPES)
+def test_a_payload_told_unwrapped_is_what_unwrap_gives_alone(payload: Any, alone: bool) -> None:
+    """The batch takes a payload `is_unwrapped` tells (a Canvas event, an Envelope of one event)
+    as it is, without `unwrap`: the one item `unwrap` would give."""
+    assert is_unwrapped(payload) is alone
+    if alone:
+        assert items(payload) == [Item("", payload, payload)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["metadata", "body", "sensor", "sendTime", "dataVersion", "data", "Records", "other"]),
+                       st.one_of(st.none(), st.text(max_size=3), st.lists(st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), max_size=3),
+                                 st.dictionaries(st.text(max_size=2), st.integers(), max_size=2)), max_size=5))  # fmt: skip
+def test_is_unwrapped_agrees_with_unwrap_on_drawn_payloads(payload: dict[str, Any]) -> None:
+    if is_unwrapped(payload):
+        assert items(payload) == [Item("", payload, payload)]
 
 
 # -- signed payloads --------------------------------------------------------------------------

@@ -437,7 +437,7 @@ class Translator:
         extensions = event.get("extensions")
         extensions = extensions.get(CANVAS_NAMESPACE) if isinstance(extensions, dict) else None
         extensions = extensions if isinstance(extensions, dict) else {}
-        scope = _scope(shard_of(_first_canvas_id(event)), ids)
+        scope = _scope(_actor_shard(event), ids)
         begin_event(self.mapping_budget)
         try:
             restored = mapping.restore(event, scope, problems, prefix)
@@ -460,11 +460,14 @@ def _refuse_non_finite(payload: Any) -> None:
         raise ValidationError("input holds a number JSON cannot write", [invalid])
 
 
-def _first_canvas_id(event: dict[str, Any]) -> str | None:
+def _actor_shard(event: dict[str, Any]) -> int | None:
+    """The shard of the actor's Canvas URN (`shard_of` its id), the event's shard when restoring."""
     actor = event.get("actor")
     ident = actor.get("id") if isinstance(actor, dict) else actor
-    if isinstance(ident, str) and ident.startswith("urn:instructure:canvas:"):
-        return ident.rsplit(":", 1)[1]
+    if isinstance(ident, str) and ident.startswith(URN_PREFIX):
+        key = ident[ident.rfind(":") + 1 :]
+        if 13 < len(key) <= 20 and key.isdigit() and key.isascii():  # a global id: its shard, the digits above the last 13
+            return int(key[:-13]) or None
     return None
 
 

@@ -13,7 +13,7 @@ from ..engine import Translator, is_canvas_caliper
 from ..errors import Problem, TranslatorError, UnsupportedEventError, ValidationError
 from ..io.jsontext import json_line, readable
 from ..io.readers import Lines, Record
-from ..io.unwrap import Item, unwrap
+from ..io.unwrap import Item, is_unwrapped, unwrap
 from ..mapping.catalog import CompiledMapping
 from ..options import ConvertOptions
 from ..validation import conforms, detected_format
@@ -70,7 +70,8 @@ class Phases:
                 if record.problem is not None:
                     yield reject(record.source, record.problem.rule, [record.problem], record.text)
                     continue
-                for item in unwrap(record.payload, verifier):
+                payload = record.payload
+                for item in (Item("", payload, payload),) if is_unwrapped(payload) else unwrap(payload, verifier):
                     if item.problem is None and (fused := self._fused(record, item, drift)) is not None:
                         yield fused
                         continue

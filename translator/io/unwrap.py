@@ -69,14 +69,22 @@ def unwrap(payload: Any, verifier: JwksVerifier | None = None) -> Iterator[Item]
     yield from _unwrap(payload, "", payload, verifier, 0)
 
 
+def is_unwrapped(payload: Any) -> bool:
+    """Whether `payload` is one event as it is, nothing to unwrap (`unwrap` yields it alone): a
+    Canvas event, or an Envelope of one event. The commonest payloads, told without a generator."""
+    if not isinstance(payload, dict):
+        return False
+    if isinstance(payload.get("metadata"), dict):
+        return True
+    return payload.__class__ is dict and payload.keys() <= _ENVELOPE_KEYS and not (isinstance(data := payload.get("data"), list) and len(data) > 1)
+
+
 _ENVELOPE_KEYS = frozenset({"sensor", "sendTime", "dataVersion", "data"})  # none of them a wrapper's
 
 
 def _unwrap(value: Any, suffix: str, original: Any, verifier: JwksVerifier | None, depth: int) -> Iterator[Item]:
-    if depth > MAX_DEPTH or (isinstance(value, dict) and isinstance(value.get("metadata"), dict)):
-        yield Item(suffix, value, original)  # too deep, or a Canvas event (the commonest case): as it is
-    elif value.__class__ is dict and value.keys() <= _ENVELOPE_KEYS and not (isinstance(data := value.get("data"), list) and len(data) > 1):
-        yield Item(suffix, value, original)  # an Envelope of one event (the commonest Caliper): as it is
+    if depth > MAX_DEPTH or is_unwrapped(value):
+        yield Item(suffix, value, original)  # too deep, a Canvas event or an Envelope of one event (the commonest): as it is
     elif isinstance(value, str) and COMPACT_JWS.match(value.strip()):
         yield from _signed(value.strip(), suffix, original, verifier, depth)
     elif not isinstance(value, dict):
