@@ -3,8 +3,8 @@
 
 The machine this project is measured on changes speed by a quarter between minutes, so two
 timings minutes apart cannot tell a 3% change from noise (see bench/README.md). The number of
-instructions a process executes does not drift: valgrind's callgrind counts them, run to run the
-same within 0.1%. Each stage runs twice under callgrind, on the first N and the first 3N events
+instructions a process executes does not drift: valgrind's callgrind counts them, and a per-event
+figure repeats within about 1% (object addresses still vary between runs). Each stage runs twice under callgrind, on the first N and the first 3N events
 of a realistic-mix file (after the same warm-up), and the difference over 2N is the instructions
 one event costs, set-up cancelled out (both runs work out their mappings' proofs themselves: the
 proof cache, shared between processes, is off). Instructions are not time (orjson retires several per

@@ -465,9 +465,7 @@ def _actor_shard(event: dict[str, Any]) -> int | None:
     actor = event.get("actor")
     ident = actor.get("id") if isinstance(actor, dict) else actor
     if isinstance(ident, str) and ident.startswith(URN_PREFIX):
-        key = ident[ident.rfind(":") + 1 :]
-        if 13 < len(key) <= 20 and key.isdigit() and key.isascii():  # a global id: its shard, the digits above the last 13
-            return int(key[:-13]) or None
+        return shard_of(ident[ident.rfind(":") + 1 :])
     return None
 
 
