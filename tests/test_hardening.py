@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import translator
 from support import BAD_LINES, BROKEN, JWS, LINE, PRETTY, VALID, cli
-from translator.io.jsontext import compact
+from translator.io.jsontext import STRICT, compact, loads
 from translator.io.readers import Lines, read_records
 from translator.validation import conforms, validate
 
@@ -370,3 +370,61 @@ def test_good_and_bad_elements_in_any_layout_are_each_one_record(elements: list[
     records = list(read_records(["-"], io.BytesIO(_layout(written, layout))))
     assert len(records) == len(elements)
     assert [r.payload == VALID for r in records] == [good for good, _ in elements]
+
+
+# -- reading JSON: msgspec's values are the standard library's ------------------------------
+_numbers = (
+    st.integers()
+    | st.integers(min_value=2**63 - 2, max_value=2**64 + 2)
+    | st.integers(min_value=-(2**63) - 2, max_value=-(2**63) + 2)
+    | st.from_regex(r"-?[1-9][0-9]{17,60}", fullmatch=True).map(int)
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+_json = st.recursive(
+    st.none() | st.booleans() | _numbers | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=15,
+)
+
+
+def _typed(value: Any) -> Any:
+    """`value` with each number's type kept beside it, so 1 and 1.0 (equal in Python) differ."""
+    if isinstance(value, dict):
+        return {key: _typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
+
+
+def _strict(text: str) -> Any:
+    try:
+        return _typed(STRICT.decode(text))
+    except ValueError as exc:  # malformed, or a refused number
+        return type(exc).__name__
+
+
+def _ours(read: Any) -> Any:
+    try:
+        return _typed(read())
+    except ValueError as exc:
+        return type(exc).__name__
+
+
+@settings(max_examples=1_500, deadline=None)
+@given(_json, st.sampled_from([{}, {"indent": 1}, {"ensure_ascii": False}]))
+def test_reading_json_gives_the_standard_librarys_values(value: Any, style: dict[str, Any]) -> None:
+    text = json.dumps(value, **style)
+    assert _ours(lambda: loads(text)) == _strict(text) == _typed(value)
+    if text.startswith("{"):  # the JSON Lines path for a line holding one object
+        [record] = read_records(["-"], io.BytesIO(text.replace("\n", " ").encode() + b"\n"))
+        assert _typed(record.payload) == _typed(value)
+
+
+@settings(max_examples=1_500, deadline=None)
+@given(_json, st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.sampled_from(list('0123456789-+.eE"\\{}[],: nu\udc80'))), max_size=4))
+def test_reading_mutated_json_agrees_with_the_standard_library(value: Any, edits: list[tuple[int, str]]) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    for at, char in edits:
+        at %= len(text) + 1
+        text = text[:at] + char + text[at:]
+    assert _ours(lambda: loads(text)) == _strict(text)

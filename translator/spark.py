@@ -27,10 +27,10 @@ of `translator` (its code, schemas and mappings) to the context, which Spark unp
 executor ahead of its Python path. So the executors run the driver's code whether it is installed
 normally, installed editable (whose ``.pth`` points at a checkout only the driver has), or not
 installed on the nodes at all. The executors' Python must still have the dependencies
-(`jsonschema-rs` and `orjson` are compiled; see docs/spark.md). In local mode the workers' Python is
-checked for them at once, so a wrong interpreter (``PYSPARK_PYTHON`` unset, so ``python3`` from
-``PATH``) fails the call with the fix instead of failing every task. Mapping directories must
-exist on every executor, and a JWKS file is read on the driver and shipped with the job.
+(`jsonschema-rs`, `orjson` and `msgspec` are compiled; see docs/spark.md). In local mode the
+workers' Python is checked for them at once, so a wrong interpreter (``PYSPARK_PYTHON`` unset, so
+``python3`` from ``PATH``) fails the call with the fix instead of failing every task. Mapping
+directories must exist on every executor, and a JWKS file is read on the driver and shipped with the job.
 """
 
 from __future__ import annotations

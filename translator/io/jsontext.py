@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+import msgspec
 import orjson
 
 from ..errors import Problem
@@ -36,34 +37,27 @@ def _int(text: str) -> int:
 
 
 STRICT = json.JSONDecoder(parse_constant=_constant, parse_float=_float, parse_int=_int)
-# orjson reads an integer beyond 64 bits as a float, losing digits (3.13 does, where earlier
-# releases refused it); any such integer is a run of at least 19 digits (-2**63 - 1 has 19), found
-# by mapping every digit to "0" in one C pass and looking for 19 of them (about 1 µs on a 3 KB
-# event; Canvas's global ids have 17). A run inside a string is rare and only costs the slower,
-# exact standard library parse.
-_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGITS = b"0" * 19
 LENIENT = json.JSONDecoder(parse_constant=lambda _: None, parse_float=lambda _: 0.0, parse_int=lambda _: 0)
 """`LENIENT` only finds where a value `STRICT` refused ends: its values are placeholders."""
 
+# msgspec reads an integer of any size exactly (orjson reads one beyond 64 bits as a float, so
+# every line had to be scanned for runs of 19 digits, which cost as much as the parse itself)
+# and refuses what `STRICT` refuses (NaN, a number beyond a double, an integer Python will not
+# read) or reads differently (a lone surrogate escape): what it returns is `STRICT`'s value.
+decode = msgspec.json.Decoder().decode
+DECODE_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeEncodeError)
+"""What `decode` raises for text it leaves to `STRICT`: malformed or refused, nested too deep,
+or a str holding a lone surrogate (what undecodable bytes become)."""
+
 
 def loads(text: str) -> Any:
-    """One JSON value: orjson on the hot path; the standard library for what orjson refuses that
-    JSON allows (integers beyond 64 bits, which orjson refuses or reads as floats; lone surrogates)
-    and for its error messages. Raises `json.JSONDecodeError` for malformed text, `NotJsonNumber`
-    for a refused number."""
+    """One JSON value: msgspec on the hot path; the standard library for what msgspec refuses
+    (lone surrogates, which JSON allows, and every malformed text, for its error messages).
+    Raises `json.JSONDecodeError` for malformed text, `NotJsonNumber` for a refused number."""
     try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
+        return decode(text)
+    except DECODE_ERRORS:
         return STRICT.decode(text)
-    if long_digits(text.encode("utf-8", "surrogatepass")):
-        return STRICT.decode(text)
-    return value
-
-
-def long_digits(data: bytes) -> bool:
-    """Whether `data` holds a run of 19 digits or more: maybe an integer orjson does not read exactly."""
-    return _LONG_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
 def compact(value: Any) -> bytes:

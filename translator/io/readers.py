@@ -46,10 +46,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal, cast, overload
 
-import orjson
 
 from ..errors import Problem
-from .jsontext import LENIENT, STRICT, NotJsonNumber, loads, long_digits, readable
+from .jsontext import DECODE_ERRORS, LENIENT, STRICT, NotJsonNumber, decode, loads, readable
 
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".jws", ".jwt", ".txt")
 CHUNK = 1 << 16
@@ -61,6 +60,7 @@ LOOKAHEAD = 16  # content lines looked at, after a first line that does not pars
 COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _UNDECODABLE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 _WHITESPACE = " \t\r\n"
+_LINE_ERRORS = (UnicodeDecodeError, *DECODE_ERRORS)  # a line `_object_line` leaves to the rest of `_line_records`
 _REFUSED = object()  # a complete value holding a number that is refused (see `jsontext.NotJsonNumber`)
 
 
@@ -309,16 +309,14 @@ def _concatenated(text: str) -> bool:
 
 def _object_line(name: str, number: int, line: bytes) -> Record | None:
     """The record of a line holding one JSON object, the commonest line, read straight from its
-    bytes; None for any other line, or one that orjson alone cannot read exactly (the rest of
+    bytes; None for any other line, or one msgspec leaves to the standard library (the rest of
     `_line_records` reads it): the same record, in about half the time."""
     if line[:1] != b"{":  # no BOM, no leading space, not an array or JWS
         return None
     try:
         text = line.decode("utf-8")
-        value = orjson.loads(line)
-    except (UnicodeDecodeError, orjson.JSONDecodeError):
-        return None
-    if long_digits(line):  # an integer beyond 64 bits, maybe: see `jsontext.loads`
+        value = decode(line)
+    except _LINE_ERRORS:
         return None
     return Record(f"{name}:{number}", text.rstrip("\r\n"), value)
 
