@@ -163,7 +163,7 @@ def test_a_mapping_that_fails_gets_the_same_reject_both_ways_and_runs_once(tmp_p
     custom = translator.Translator(mapping_dirs=[tmp_path])
     with pytest.raises(translator.ValidationError) as fused_error:
         custom.translate(caliper[0], "canvas")
-    monkeypatch.setattr(translator.engine, "accepted", lambda *args: None)  # the full path alone
+    monkeypatch.setattr(translator.engine, "accepted", lambda *args, **kwargs: None)  # the full path alone
     with pytest.raises(translator.ValidationError) as full_error:
         custom.translate(caliper[0], "canvas")
     assert (str(fused_error.value), fused_error.value.problems) == (str(full_error.value), full_error.value.problems)

@@ -27,7 +27,7 @@ from .mapping.expressions import DEFAULT_BUDGET, begin_event
 from .mapping.nodes import MappingRuntimeError
 from .plan import ForwardPlan
 from .pointer import pointer
-from .reverse import PREFIX, accepted, output_conforms
+from .reverse import PREFIX, accepted, output_conforms, rejected_at_input
 from .validation import accept_problems, conforms
 
 Target = Literal["caliper", "canvas"]
@@ -311,7 +311,7 @@ class Translator:
                 if plan is None or plan.input_problems(payload):
                     return None
             else:
-                plan, found = None, accepted(payload, self.catalog, self.custom_events)
+                plan, found = None, accepted(payload, self.catalog, self.custom_events, restored_next=ids == "canvas")
                 if found is None:
                     return None
         except Exception:  # noqa: BLE001 - the full path raises it, or what comes first there
@@ -321,7 +321,12 @@ class Translator:
         else:
             problems.extend(found[2])
             given = len(problems)
-            output = self._to_canvas(found[1], ids, PREFIX, problems, found[0])
+            try:
+                output = self._to_canvas(found[1], ids, PREFIX, problems, found[0])
+            except Exception:
+                if rejected_at_input(*found[:2]):  # not the mapping's failure: the full input check says why
+                    return None
+                raise
             if len(problems) != given:  # a remark: a field an entity given as an IRI hides, which the full path says
                 return None
         try:

@@ -26,12 +26,20 @@ if TYPE_CHECKING:
 PREFIX = "/data/0"  # the pointer of the one event, as the full check and the conversion name it
 
 
-def accepted(payload: Any, catalog: Catalog, custom_events: frozenset[str]) -> tuple[CompiledMapping, dict[str, Any], list[Problem]] | None:
+def accepted(
+    payload: Any, catalog: Catalog, custom_events: frozenset[str], *, restored_next: bool = False
+) -> tuple[CompiledMapping, dict[str, Any], list[Problem]] | None:
     """The mapping the full input check would dispatch the one event of `payload` to, the event,
     and the problems that check would give (warnings only: the `unknown-event` of a generic form
     of a type no schema knows), when `payload` is an Envelope of one event of Canvas's Caliper
     that conforms; None otherwise (not this shape, or a check not passed: the full check decides).
-    Not for `strict`, whose unknown fields the fast verdicts do not see."""
+    Not for `strict`, whose unknown fields the fast verdicts do not see.
+
+    `restored_next`: the caller restores the event at once, with ids as Canvas writes them, and
+    checks the output. Where the mapping's output check fails whenever `restorable` would
+    (`CompiledMapping.restorable_by_output`), `restorable` is left to the caller, to ask only
+    when the restore fails: a required field it finds missing or wrong is missing or wrong in
+    the restored event too."""
     if type(payload) is not dict or "data" not in payload or "type" in payload or detect_format(payload) != "caliper":
         return None
     data = payload["data"]
@@ -47,9 +55,20 @@ def accepted(payload: Any, catalog: Catalog, custom_events: frozenset[str]) -> t
     if route.fast is None or not route.fast.is_valid(payload):
         return None
     problems = _carried_problems(payload, custom_events, True, False) if generic else []
-    if not conforms(problems) or (mapping := catalog.reverse(item, canvas=True)) is None or not mapping.restorable(item):
+    if not conforms(problems) or (mapping := catalog.reverse(item, canvas=True)) is None:
+        return None
+    if not (restored_next and mapping.restorable_by_output) and not mapping.restorable(item):
         return None
     return mapping, item, list(dict.fromkeys(problems))
+
+
+def rejected_at_input(mapping: CompiledMapping, item: dict[str, Any]) -> bool:
+    """Whether the full input check rejects `item`, whose restore by `mapping` failed after
+    `accepted(..., restored_next=True)`: it lacks what a required field is restored from."""
+    try:
+        return not mapping.restorable(item)
+    except Exception:  # noqa: BLE001 - as `accepted` would have found it: the full path decides
+        return True
 
 
 def output_conforms(output: dict[str, Any]) -> bool:

@@ -153,6 +153,14 @@ class CompiledMapping:
         """Whether an event carries every `required_sources` field in a form that restores (generated code)."""
         return restorable_code(self, "restorable_" + re.sub(r"\W", "_", self.canvas_event))
 
+    @cached_property
+    def restorable_by_output(self) -> bool:
+        """Whether the output check of a restored event fails whenever `restorable` would: no
+        required field it reads has a `canvas_style`, which could make a wrong value right
+        between the two (with ids as Canvas writes them, what `restorable` converts by)."""
+        styled = {target for target, _ in self.style}
+        return not any(field in styled for field, _ in self.required_sources)
+
     def specificity(self) -> tuple[int, int]:
         constraints = self.constraints
         return (len(self.match), len(constraints) - len(self.match))

@@ -172,12 +172,17 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
             look_up(at)
 
     def write(n: int, path: tuple[str, ...], value: str, flag: str | None) -> str:
-        # `restored` holds an object at metadata and body: a field of one is set directly
-        done = f"restored[{path[0]!r}][{path[1]!r}] = {value}" if len(path) == 2 else f"_set(restored, path{n}, {value})"
+        # `restored` holds an object at metadata and body: a field of one is set directly, in
+        # the object held in a local unless a copy replaces the whole object
+        part = f"_{path[0]}" if whole_parts else f"restored[{path[0]!r}]"
+        done = f"{part}[{path[1]!r}] = {value}" if len(path) == 2 else f"_set(restored, path{n}, {value})"
         return done + (f"; {flag} = True" if flag else "")
 
     restorable = [(at, copy, optional) for at, copy, optional in copies
                   if copy.path[0] in ("metadata", "body") and not (copy.converter and copy.converter.inverse is None)]  # fmt: skip
+    whole_parts = all(len(copy.path) > 1 for _, copy, _ in restorable)
+    if whole_parts:
+        lines.append("    _metadata, _body = restored['metadata'], restored['body']")
     for at, _, _ in restorable:
         place(at)
     look_up(())
