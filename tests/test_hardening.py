@@ -396,17 +396,11 @@ def _typed(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-def _strict(text: str) -> Any:
+def _read(read: Any, text: str) -> Any:
+    """What `read` makes of `text`, typed, or the name of the error it raises."""
     try:
-        return _typed(STRICT.decode(text))
+        return _typed(read(text))
     except ValueError as exc:  # malformed, or a refused number
-        return type(exc).__name__
-
-
-def _ours(read: Any) -> Any:
-    try:
-        return _typed(read())
-    except ValueError as exc:
         return type(exc).__name__
 
 
@@ -414,7 +408,7 @@ def _ours(read: Any) -> Any:
 @given(_json, st.sampled_from([{}, {"indent": 1}, {"ensure_ascii": False}]))
 def test_reading_json_gives_the_standard_librarys_values(value: Any, style: dict[str, Any]) -> None:
     text = json.dumps(value, **style)
-    assert _ours(lambda: loads(text)) == _strict(text) == _typed(value)
+    assert _read(loads, text) == _read(STRICT.decode, text) == _typed(value)
     if text.startswith("{"):  # the JSON Lines path for a line holding one object
         [record] = read_records(["-"], io.BytesIO(text.replace("\n", " ").encode() + b"\n"))
         assert _typed(record.payload) == _typed(value)
@@ -427,4 +421,4 @@ def test_reading_mutated_json_agrees_with_the_standard_library(value: Any, edits
     for at, char in edits:
         at %= len(text) + 1
         text = text[:at] + char + text[at:]
-    assert _ours(lambda: loads(text)) == _strict(text)
+    assert _read(loads, text) == _read(STRICT.decode, text)

@@ -46,7 +46,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal, cast, overload
 
-
 from ..errors import Problem
 from .jsontext import DECODE_ERRORS, LENIENT, STRICT, NotJsonNumber, decode, loads, readable
 
