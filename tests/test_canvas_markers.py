@@ -17,6 +17,7 @@ from corpus import CALIPER_SPEC, canvas_examples, documented_pairs, leaves
 from support import satisfies
 from translator.batch import convert_stream
 from translator.io import read_records
+from translator.engine import _actor_shard, _scope
 from translator.mapping.restore import _expand_iris, unrestorable_reasons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,8 +180,9 @@ def _nested_iris(event: Any, at: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
 
 @pytest.mark.parametrize("pair", documented_pairs(), ids=lambda pair: pair[1].label)
 def test_the_iri_test_agrees_with_the_iri_walk(pair: Any) -> None:
-    """`holds_iri` (generated per mapping) says yes exactly when `_expand_iris` finds an IRI, for
-    each entity of the event given as its IRI in turn, nested ones too."""
+    """The generated copies function says an entity is given as an IRI (True, nothing restored)
+    exactly when `_expand_iris` finds one, for each entity of the event given as its IRI in
+    turn, nested ones too; otherwise it restores (False)."""
     event = pair[1].payload["data"][0]
     mapping = TRANSLATOR.reverse_mapping(event)
     variants = [event]
@@ -191,7 +193,13 @@ def test_the_iri_test_agrees_with_the_iri_walk(pair: Any) -> None:
             parent = parent[key]
         parent[place[-1]] = parent[place[-1]]["id"]
         variants.append(changed)
-    verdicts = [(mapping.holds_iri(v), bool(_expand_iris(v, mapping.entity_slots)[1])) for v in variants]
+    scope = _scope(_actor_shard(event), "canvas")
+    verdicts = []
+    for variant in variants:
+        restored: dict[str, Any] = {"metadata": {}, "body": {}}
+        said = mapping.restore_copies(variant, scope, restored, (), {})
+        assert not said or restored == {"metadata": {}, "body": {}}
+        verdicts.append((said, bool(_expand_iris(variant, mapping.entity_slots)[1])))
     assert [a for a, b in verdicts] == [b for a, b in verdicts]
     assert verdicts[0] == (False, False) and any(a for a, _ in verdicts)
 

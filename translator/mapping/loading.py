@@ -24,7 +24,7 @@ from .codegen import Built, RulesRestorer, generate
 from .compiler import DIRECTIVES, CompileState, compile_node
 from .converters import Scope
 from .nodes import OMIT, Const, Copy, Expr, Obj, Pointer, walk
-from .restore import CopiesRestorer, copies_code, iri_test_code, restorable_code, restore, rules_code
+from .restore import CopiesRestorer, copies_code, restorable_code, restore, rules_code
 from .yaml_lines import LineDict, line_of, load_yaml
 
 # Caliper's documented property order, so people can read the output; a mapping's own order is
@@ -115,7 +115,7 @@ class CompiledMapping:
     @cached_property
     def restore_copies(self) -> CopiesRestorer:
         """The plain copies inverted, as one generated function (restore.py)."""
-        return copies_code(self.copies, "restore_" + re.sub(r"\W", "_", self.canvas_event))
+        return copies_code(self.copies, self.entity_slots, "restore_" + re.sub(r"\W", "_", self.canvas_event))
 
     @cached_property
     def constraints(self) -> dict[Pointer, Any]:
@@ -181,11 +181,6 @@ class CompiledMapping:
                     break
                 node = node.setdefault(key, {})
         return tree
-
-    @cached_property
-    def holds_iri(self) -> Callable[[dict[str, Any]], bool]:
-        """Whether an event gives an entity as an IRI string at one of `entity_slots` (generated code)."""
-        return iri_test_code(self.entity_slots, "iris_" + re.sub(r"\W", "_", self.canvas_event))
 
     def restore(self, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
         """The Canvas event behind `event` (restore.py)."""

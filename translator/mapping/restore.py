@@ -19,16 +19,18 @@ from .nodes import OMIT, Copy, MappingRuntimeError, Pointer, lookup
 if TYPE_CHECKING:
     from .loading import CompiledMapping
 
-CopiesRestorer = Callable[[dict[str, Any], Scope, dict[str, Any], tuple[Pointer, ...], dict[Pointer, list[str]]], None]
+CopiesRestorer = Callable[[dict[str, Any], Scope, dict[str, Any], tuple[Pointer, ...], dict[Pointer, list[str]]], bool]
 
 
 def restore(mapping: CompiledMapping, event: dict[str, Any], scope: Scope, problems: list[Problem] | None = None, prefix: str = "") -> dict[str, Any]:
     """The Canvas event behind `event`. A Canvas field the mapping reads from an entity given only
     as an IRI cannot be read: it is named in a warning appended to `problems`, never dropped in silence."""
-    event, iris = _expand_iris(event, mapping.entity_slots) if mapping.holds_iri(event) else (event, ())
     unreadable: dict[Pointer, list[str]] = {}
     restored: dict[str, Any] = {"metadata": {}, "body": {}}
-    mapping.restore_copies(event, scope, restored, iris, unreadable)
+    iris: tuple[Pointer, ...] = ()
+    if mapping.restore_copies(event, scope, restored, iris, unreadable):  # an entity given as an IRI: nothing written
+        event, iris = _expand_iris(event, mapping.entity_slots)
+        mapping.restore_copies(event, scope, restored, iris, unreadable)
     mapping.restore_rules(event, scope, restored, iris, unreadable)
     for target, style in mapping.style:
         value = lookup(restored, target)
@@ -136,12 +138,15 @@ def restorable_code(mapping: CompiledMapping, name: str) -> Callable[[dict[str, 
 _FAILED = object()  # an optional place whose value does not convert back: restore tries the next
 
 
-def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> CopiesRestorer:
+def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], entity_slots: dict[str, Any], name: str) -> CopiesRestorer:
     """One generated function restoring a mapping's plain copies, in order, each read from the
     event as `lookup` reads it (every object on the way looked up once for all the copies below
     it), `inverse`d, and written unless the same field was already written or the value is the
     copy's default. A copy the event leaves out is noted as unreadable when it sits in an entity
-    given as an IRI."""
+    given as an IRI. Every place is read before anything is written, the mapping's object slots
+    (`entity_slots`) among them: it returns True, having written nothing, when one of those holds
+    an IRI string, for `restore` to expand such entities first (`_expand_iris`, whose walk the
+    common event, without one, is spared); False when it restored."""
     constants: dict[str, Any] = {"OMIT": OMIT, "_set": _set, "_unreadable": _note_unreadable, "_failed": _restore_failed}
     lines = [f"def {name}(event, scope, restored, iris, unreadable):"]
     # every place on the way to a copy's value, by its parent; its variable holds None when absent
@@ -157,13 +162,18 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
         return places[at]
 
     def look_up(parent: Pointer) -> None:
-        """Each place below `parent`: an object tested once for all its keys, then plain `.get`s."""
+        """Each place below `parent`: an object tested once for all its keys, then plain `.get`s;
+        an object slot holding a string ends the function (an entity given as an IRI)."""
         var, children = places[parent], below.get(parent, [])
         named = [at for at in children if not isinstance(at[-1], int)]
         if named:
             lines.append(f"    if {var}.__class__ is dict or isinstance({var}, dict):")
             lines.extend(f"        {places[at]} = {var}.get({at[-1]!r})" for at in named)
+            if parent in slots:
+                lines.append(f"    elif isinstance({var}, str): return True")
             lines.append(f"    else: {' = '.join(places[at] for at in named)} = None")
+        elif parent in slots:
+            lines.append(f"    if isinstance({var}, str): return True")
         for at in children:
             key = at[-1]
             if isinstance(key, int):
@@ -183,7 +193,8 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
     whole_parts = all(len(copy.path) > 1 for _, copy, _ in restorable)
     if whole_parts:
         lines.append("    _metadata, _body = restored['metadata'], restored['body']")
-    for at, _, _ in restorable:
+    slots = set(_slot_pointers(entity_slots))
+    for at in [*slots, *(at for at, _, _ in restorable)]:
         place(at)
     look_up(())
     # a field several copies restore is written by the first that holds a value: a flag says so
@@ -225,7 +236,7 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], name: str) -> Co
                 lines.append(f"{body}if value is not OMIT:")
                 body += "    "
         lines.append(f"{body}{write(n, copy.path, 'value', flag)}")
-    lines.append("    return None")
+    lines.append("    return False")
     exec(compile("\n".join(lines), f"<restore {name}>", "exec"), constants)  # noqa: S102 - our own generated code
     return constants[name]  # type: ignore[no-any-return]
 
@@ -269,27 +280,12 @@ def canvas_style(value: Any, style: str, scope: Scope) -> Any:
     return value
 
 
-def iri_test_code(entity_slots: dict[str, Any], name: str) -> Callable[[dict[str, Any]], bool]:
-    """One generated function saying whether an event holds an entity as an IRI string at one of
-    the mapping's object slots (`entity_slots`): the common answer, no, without `_expand_iris`'s walk."""
-    lines = [f"def {name}(value0):"]
-
-    def emit(tree: dict[str, Any], var: str, depth: int) -> None:
-        for key, below in tree.items():
-            value = f"value{len(lines)}"
-            lines.append(f"{'    ' * depth}{value} = {var}.get({key!r})")
-            if below:  # an object, the usual value, told first
-                lines.append(f"{'    ' * depth}if {value}.__class__ is dict or isinstance({value}, dict):")
-                emit(below, value, depth + 1)
-                lines.append(f"{'    ' * depth}elif isinstance({value}, str): return True")
-            else:
-                lines.append(f"{'    ' * depth}if isinstance({value}, str): return True")
-
-    emit(entity_slots, "value0", 1)
-    lines.append("    return False")
-    namespace: dict[str, Any] = {}
-    exec(compile("\n".join(lines), f"<iri test {name}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return namespace[name]  # type: ignore[no-any-return]
+def _slot_pointers(tree: dict[str, Any], at: Pointer = ()) -> list[Pointer]:
+    """Every slot of `entity_slots`, parents first."""
+    found: list[Pointer] = []
+    for key, below in tree.items():
+        found += [(*at, key), *_slot_pointers(below, (*at, key))]
+    return found
 
 
 def _expand_iris(event: dict[str, Any], entity_slots: dict[str, Any]) -> tuple[dict[str, Any], tuple[Pointer, ...]]:
