@@ -92,6 +92,10 @@ FLOOR_SECONDS = 2.0  # the floors repeat their pass for at least this long (and 
 # other in each: this machine's speed drifts by a quarter between minutes, so a ratio is taken
 # within a round, and the median round counts (for each stage's own figure too).
 ROUNDS = 3
+# translate() and the stream also time the input floor on each chunk of this many lines right after
+# converting it: a pair a few milliseconds apart, which the machine's drift cannot split. A
+# round's ratio is the median pair's; the stage's own time is the sum of its chunks.
+CHUNK = 1000
 TIME_FROM = 1546300800  # 2019-01-01T00:00:00Z
 TIME_TO = 1767225600  # 2026-01-01T00:00:00Z
 
@@ -333,12 +337,36 @@ def stage_translate(path: str, limit: int | None, to: str, pair: str | None) -> 
     translate = converter.translate
     for line in _warmup(path):
         dumps(translate(loads(line), to))
-    count = 0
-    started = time.perf_counter()
-    for line in _lines(path, limit):
-        dumps(translate(loads(line), to))
-        count += 1
-    return {"events": count, "seconds": time.perf_counter() - started}
+    count, seconds, ratios = 0, 0.0, []
+    for chunk in _chunks(path, limit):
+        started = time.perf_counter()
+        for line in chunk:
+            dumps(translate(loads(line), to))
+        spent = time.perf_counter() - started
+        ratios.append(spent / _floor_seconds(chunk))
+        count, seconds = count + len(chunk), seconds + spent
+    return {"events": count, "seconds": seconds, "paired_ratios": ratios}
+
+
+def _chunks(path: str, limit: int | None) -> Any:
+    lines = _lines(path, limit)
+    while chunk := list(itertools.islice(lines, CHUNK)):
+        yield chunk
+
+
+def _floor_seconds(lines: list[bytes]) -> float:
+    """The input floor of `lines`, the pair of a stage's chunk of the same lines: the faster of
+    two passes, as the floor stage takes it warm (the first pass runs in caches the stage filled)."""
+    import orjson
+
+    loads, dumps = orjson.loads, orjson.dumps
+    passes = []
+    for _ in range(2):
+        started = time.perf_counter()
+        for line in lines:
+            dumps(loads(line))
+        passes.append(time.perf_counter() - started)
+    return min(passes)
 
 
 def stage_stream(path: str, limit: int | None, to: str, pair: str | None) -> dict[str, Any]:
@@ -361,18 +389,22 @@ def stage_stream(path: str, limit: int | None, to: str, pair: str | None) -> dic
         return count, rejected
 
     with tempfile.TemporaryDirectory() as scratch:
-        warmup, source = Path(scratch) / "warmup.jsonl", Path(scratch) / "timed.jsonl"
+        warmup, source = Path(scratch) / "warmup.jsonl", Path(scratch) / "chunk.jsonl"
         warmup.write_bytes(b"".join(_warmup(path)))
-        if limit:
-            source.write_bytes(b"".join(_lines(path, limit)))
         started = time.perf_counter()
         converter = translator.Translator()
         run(warmup)
         setup = time.perf_counter() - started
-        started = time.perf_counter()
-        count, rejected = run(source if limit else Path(path))
-        seconds = time.perf_counter() - started
-    return {"events": count, "seconds": seconds, "setup_seconds": setup, "rejected": dict(rejected)}
+        count, seconds, ratios, rejected = 0, 0.0, [], Counter[str]()
+        for chunk in _chunks(path, limit):
+            source.write_bytes(b"".join(chunk))
+            started = time.perf_counter()
+            done, refused = run(source)
+            spent = time.perf_counter() - started
+            ratios.append(spent / _floor_seconds(chunk))
+            count, seconds = count + done, seconds + spent
+            rejected.update(refused)
+    return {"events": count, "seconds": seconds, "setup_seconds": setup, "rejected": dict(rejected), "paired_ratios": ratios}
 
 
 def stage_prepare(path: str, limit: int | None, to: str, pair: str | None) -> dict[str, Any]:
@@ -717,8 +749,11 @@ def micros(stage: dict[str, Any]) -> float:
 
 
 def floor_ratio(stage: dict[str, Any], floor_in: dict[str, Any]) -> float:
-    """`stage` against the input floor: the median of its rounds' ratios when it ran in rounds."""
-    return stage["floor_ratio"] if "floor_ratio" in stage else micros(stage) / micros(floor_in)
+    """`stage` against the input floor: the median of its rounds' ratios when it ran in rounds,
+    else of its chunks' pairs when it timed them, else against the floor stage."""
+    if "floor_ratio" in stage:
+        return stage["floor_ratio"]
+    return _median(stage["paired_ratios"]) if "paired_ratios" in stage else micros(stage) / micros(floor_in)
 
 
 def environment() -> dict[str, Any]:
@@ -833,11 +868,17 @@ def report(results: dict[str, Any]) -> list[str]:
         *direction_table("Caliper -> Canvas, realistic mix (one process each)", reverse),
         "(the in+out floor serialises the original Canvas event, which is what the conversion gives back)",
         "",
-        f"the realistic mix's input floor, translate() and stream ran in {ROUNDS} rounds, one after the other; each figure above is",
-        "the median round, each ratio the median of the rounds' own ratios (x input floor, round by round):",
+        f"the realistic mix's input floor, translate() and stream ran in {ROUNDS} rounds, one after the other; each figure above is the",
+        f"median round. translate() and the stream timed the input floor on each {CHUNK:,} lines right after converting them; a round's",
+        "ratio is its median pair's, each ratio above the median round's (x input floor, round by round; in brackets, the stage",
+        "against the round's floor stage, a minute apart, which the machine's drift moves):",
     ]
     for label, direction in (("Canvas -> Caliper", forward), ("Caliper -> Canvas", reverse)):
-        rounds = [f"{key} {' / '.join(f'{r:.1f}' for r in direction[key]['floor_ratios'])}" for key in ("translate", "stream") if "floor_ratios" in direction[key]]
+        rounds = [
+            f"{key} {' / '.join(f'{r:.1f}' for r in direction[key]['floor_ratios'])} ({' / '.join(f'{r:.1f}' for r in direction[key]['unpaired_ratios'])})"
+            for key in ("translate", "stream")
+            if "floor_ratios" in direction[key]
+        ]
         if rounds:
             lines.append(f"  {label}: {';  '.join(rounds)}")
     lines.append("")
@@ -987,10 +1028,16 @@ def in_rounds(label: str, path: Path, to: str = "caliper") -> dict[str, Any]:
         ordered = sorted(results, key=lambda result: result["rate"])
         found[key] = {**ordered[len(ordered) // 2], "rounds_us": [round(micros(result), 2) for result in results]}
         if key != "floor_in":
-            ratios = [micros(result) / micros(floor) for result, floor in zip(results, runs["floor_in"], strict=True)]
-            found[key]["floor_ratio"] = sorted(ratios)[len(ratios) // 2]
+            ratios = [_median(result["paired_ratios"]) for result in results]
+            found[key]["floor_ratio"] = _median(ratios)
             found[key]["floor_ratios"] = [round(ratio, 2) for ratio in ratios]
+            # The same stage against the round's own floor stage, run a minute apart: what drift does.
+            found[key]["unpaired_ratios"] = [round(micros(result) / micros(floor), 2) for result, floor in zip(results, runs["floor_in"], strict=True)]
     return found
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 def directions(prefix: str, canvas: Path, caliper: Path, full: bool, sample: int) -> dict[str, dict[str, Any]]:
