@@ -20,6 +20,7 @@ from schema_strategies import canvas_event
 from translator.formats.caliper import ENTITY_TYPES, EVENT_TYPES
 from translator.resources import data_dir
 from translator.schema_store import schema_id, schema_store
+from translator.pointer import pointer
 from translator.schema_verdict import verdict_form
 
 CASES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -204,3 +205,52 @@ def mutated_caliper(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 def test_the_shipped_schemas_and_their_verdict_forms_agree_on_mutated_events(drawn: tuple[str, dict[str, Any]]) -> None:
     profile, item = drawn
     assert _same_verdicts(_caliper_route(item, profile), item), json.dumps(item)[:500]
+
+
+@cache
+def _with_verdict_pattern() -> list[tuple[str, Any, Any]]:
+    """Every shipped schema that gives an `x-verdictPattern`: its URI, and jsonschema-rs
+    validators of the schema as written and of the pattern."""
+    found = []
+
+    def walk(node: Any, uri: str, at: tuple[str, ...]) -> None:
+        if isinstance(node, dict):
+            if isinstance(pattern := node.get("x-verdictPattern"), str):
+                written = jsonschema_rs.validator_for({"$ref": f"{uri}#{pointer(at)}"}, registry=as_written)
+                found.append((f"{uri}#{pointer(at)}", written, jsonschema_rs.validator_for({"type": "string", "pattern": pattern})))
+            for key, value in node.items():
+                walk(value, uri, (*at, key))
+
+    store = schema_store()
+    as_written = jsonschema_rs.Registry([(uri, store.registry.contents(uri)) for uri in sorted(store.ids)])
+    for uri in sorted(store.ids):
+        walk(store.registry.contents(uri), uri, ())
+    return found
+
+
+CANVAS_DEFS = schema_store().registry.contents(schema_id("caliper/canvas/defs.json"))["$defs"]
+IMS_DEFS = schema_store().registry.contents(schema_id("caliper/ims/defs.json"))["$defs"]
+# Strings near the edges of an IRI and of a Canvas URN: both patterns' own strings, and pieces of
+# Canvas's namespace, cut anywhere and joined with separators, spaces and other schemes.
+PIECES = st.sampled_from(["urn", ":", "instructure", "canvas", "urn:instructure:canvas:", "course", "lti/tool_proxy", "1", "x", "_",
+                          "/", " ", "\n", "\t", "U", "https", "//", "_:", "-", ".", "+", "é"])  # fmt: skip
+IDS = st.one_of(
+    st.from_regex(CANVAS_DEFS["canvasUrn"]["pattern"], fullmatch=True),
+    st.from_regex(IMS_DEFS["entityId"]["pattern"], fullmatch=True),
+    st.lists(PIECES, max_size=8).map("".join),
+    st.builds(lambda cut, tail: "urn:instructure:canvas:"[:cut] + tail, st.integers(0, 23), st.text(max_size=12)),
+    st.text(max_size=30),
+    st.none() | st.integers() | st.lists(st.text(max_size=3), max_size=2),
+)
+
+
+def test_some_shipped_schemas_give_a_verdict_pattern() -> None:
+    assert {uri.rsplit("/", 1)[-1] for uri, _, _ in _with_verdict_pattern()} == {"entityId", "entityIri"}
+
+
+@CASES
+@given(IDS)
+def test_a_verdict_pattern_accepts_what_its_schema_accepts(value: Any) -> None:
+    """jsonschema-rs on the schema as written and on its `x-verdictPattern`, side by side."""
+    for uri, written, pattern in _with_verdict_pattern():
+        assert written.is_valid(value) == pattern.is_valid(value), (uri, value)

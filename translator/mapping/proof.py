@@ -43,7 +43,7 @@ _SCHEMAS: dict[tuple[Any, Location], Any] = {}  # (store root, location) -> the 
 Maybe = bool | None  # a decision: True, False, or cannot tell
 
 _IGNORED = frozenset({"description", "title", "$comment", "examples", "default", "$schema", "$id", "$defs",
-                      "x-warnUnless", "x-warnUnknownProperties"})  # fmt: skip
+                      "x-warnUnless", "x-warnUnknownProperties", "x-verdictPattern"})  # fmt: skip
 _OBJECT_KEYWORDS = frozenset({"properties", "required", "additionalProperties", "dependentRequired", "patternProperties",
                               "minProperties", "maxProperties", "propertyNames", "unevaluatedProperties"})  # fmt: skip
 _ARRAY_KEYWORDS = frozenset({"items", "prefixItems", "minItems", "maxItems", "contains", "uniqueItems", "unevaluatedItems"})
