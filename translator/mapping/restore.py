@@ -193,8 +193,9 @@ def copies_code(copies: tuple[tuple[Pointer, Copy, bool], ...], entity_slots: di
     whole_parts = all(len(copy.path) > 1 for _, copy, _ in restorable)
     if whole_parts:
         lines.append("    _metadata, _body = restored['metadata'], restored['body']")
-    slots = set(_slot_pointers(entity_slots))
-    for at in [*slots, *(at for at, _, _ in restorable)]:
+    in_order = _slot_pointers(entity_slots)  # a set's order would change the generated code run to run
+    slots = set(in_order)
+    for at in [*in_order, *(at for at, _, _ in restorable)]:
         place(at)
     look_up(())
     # a field several copies restore is written by the first that holds a value: a flag says so
