@@ -326,8 +326,9 @@ def stage_floor(path: str, limit: int | None, to: str, pair: str | None) -> dict
     return {"events": count, "seconds": sorted(passes)[len(passes) // 2], "passes": len(passes)}
 
 
-def stage_translate(path: str, limit: int | None, to: str, pair: str | None) -> dict[str, Any]:
-    """The library one event at a time: parse, `Translator.translate` (checked), serialise."""
+def stage_translate(path: str, limit: int | None, to: str, pair: str | None, paired: bool = True) -> dict[str, Any]:
+    """The library one event at a time: parse, `Translator.translate` (checked), serialise.
+    `paired`: time the input floor on each chunk too (`CHUNK`)."""
     import orjson
 
     import translator
@@ -338,19 +339,21 @@ def stage_translate(path: str, limit: int | None, to: str, pair: str | None) -> 
     for line in _warmup(path):
         dumps(translate(loads(line), to))
     count, seconds, ratios = 0, 0.0, []
-    for chunk in _chunks(path, limit):
+    for chunk in _chunks(path, limit, paired):
         started = time.perf_counter()
         for line in chunk:
             dumps(translate(loads(line), to))
         spent = time.perf_counter() - started
-        ratios.append(spent / _floor_seconds(chunk))
+        if paired:
+            ratios.append(spent / _floor_seconds(chunk))
         count, seconds = count + len(chunk), seconds + spent
     return {"events": count, "seconds": seconds, "paired_ratios": ratios}
 
 
-def _chunks(path: str, limit: int | None) -> Any:
+def _chunks(path: str, limit: int | None, paired: bool) -> Any:
+    """The lines in chunks of `CHUNK` when `paired`, else in one."""
     lines = _lines(path, limit)
-    while chunk := list(itertools.islice(lines, CHUNK)):
+    while chunk := list(itertools.islice(lines, CHUNK if paired else None)):
         yield chunk
 
 
@@ -369,10 +372,10 @@ def _floor_seconds(lines: list[bytes]) -> float:
     return min(passes)
 
 
-def stage_stream(path: str, limit: int | None, to: str, pair: str | None) -> dict[str, Any]:
+def stage_stream(path: str, limit: int | None, to: str, pair: str | None, paired: bool = True) -> dict[str, Any]:
     """The stream: the project reads the file itself, as the CLI does (`read_records(lazy=True)`:
     blocks of lines, each line parsed, checked and converted before the next); the outputs are
-    serialised here."""
+    serialised here. `paired`: as `stage_translate`."""
     import orjson
 
     import translator
@@ -396,12 +399,13 @@ def stage_stream(path: str, limit: int | None, to: str, pair: str | None) -> dic
         run(warmup)
         setup = time.perf_counter() - started
         count, seconds, ratios, rejected = 0, 0.0, [], Counter[str]()
-        for chunk in _chunks(path, limit):
+        for chunk in _chunks(path, limit, paired):
             source.write_bytes(b"".join(chunk))
             started = time.perf_counter()
             done, refused = run(source)
             spent = time.perf_counter() - started
-            ratios.append(spent / _floor_seconds(chunk))
+            if paired:
+                ratios.append(spent / _floor_seconds(chunk))
             count, seconds = count + done, seconds + spent
             rejected.update(refused)
     return {"events": count, "seconds": seconds, "setup_seconds": setup, "rejected": dict(rejected), "paired_ratios": ratios}
@@ -753,7 +757,7 @@ def floor_ratio(stage: dict[str, Any], floor_in: dict[str, Any]) -> float:
     else of its chunks' pairs when it timed them, else against the floor stage."""
     if "floor_ratio" in stage:
         return stage["floor_ratio"]
-    return _median(stage["paired_ratios"]) if "paired_ratios" in stage else micros(stage) / micros(floor_in)
+    return _median(stage["paired_ratios"]) if stage.get("paired_ratios") else micros(stage) / micros(floor_in)
 
 
 def environment() -> dict[str, Any]:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ def stage_floor(path: str, limit: int | None, to: str, pair: str | None) -> dict
     return {"events": count}
 
 
-RUNNERS = {"floor": stage_floor, "translate": bench.stage_translate, "stream": bench.stage_stream}
+# translate and the stream without the main benchmark's paired floors, which would count here
+RUNNERS = {"floor": stage_floor, "translate": partial(bench.stage_translate, paired=False), "stream": partial(bench.stage_stream, paired=False)}
 
 
 def instructions(stage: str, path: Path, limit: int, to: str) -> int:
