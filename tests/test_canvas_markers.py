@@ -16,8 +16,8 @@ import translator
 from corpus import CALIPER_SPEC, canvas_examples, documented_pairs, leaves
 from support import satisfies
 from translator.batch import convert_stream
-from translator.io import read_records
 from translator.engine import _actor_shard, _scope
+from translator.io import read_records
 from translator.mapping.restore import _expand_iris, unrestorable_reasons
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,9 +18,9 @@ import translator
 from corpus import caliper_examples, canvas_examples
 from schema_strategies import canvas_event
 from translator.formats.caliper import ENTITY_TYPES, EVENT_TYPES
+from translator.pointer import pointer
 from translator.resources import data_dir
 from translator.schema_store import schema_id, schema_store
-from translator.pointer import pointer
 from translator.schema_verdict import verdict_form
 
 CASES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
