@@ -245,7 +245,7 @@ IDS = st.one_of(
 
 
 def test_some_shipped_schemas_give_a_verdict_pattern() -> None:
-    assert {uri.rsplit("/", 1)[-1] for uri, _, _ in _with_verdict_pattern()} == {"entityId", "entityIri"}
+    assert {uri.rsplit("/", 1)[-1] for uri, _, _ in _with_verdict_pattern()} == {"entityId"}
 
 
 @CASES
