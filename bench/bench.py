@@ -1021,7 +1021,8 @@ def measure(label: str, name: str, path: Path, **options: Any) -> dict[str, Any]
 def in_rounds(label: str, path: Path, to: str = "caliper") -> dict[str, Any]:
     """The input floor, translate() and the stream, `ROUNDS` times in turn: each stage's median
     round, its per-event times in every round, and each stage's ratio to the floor (the median of
-    the rounds' own ratios, with the ratio of every round)."""
+    the rounds' ratios, each a round's median pair, with every round's and, unpaired, the stage
+    against the round's floor stage)."""
     names = {"floor_in": ("input floor", "floor"), "translate": ("translate()", "translate"), "stream": ("stream", "stream")}
     runs: dict[str, list[dict[str, Any]]] = {key: [] for key in names}
     for number in range(1, ROUNDS + 1):
